@@ -1,0 +1,184 @@
+"""Image definitions: ``images/<name>/image.toml`` loaded into typed objects.
+
+The folder name is the image's identity.  A definition may ``extends`` another
+one: its tables are merged over the parent's and its ``rootfs/`` is layered
+over the parent's, so a variant (another suite, one service less) is a few
+lines of data and no template edit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from boxwright import PROJECT_ROOT
+from boxwright.errors import DefinitionError
+from boxwright.schema import load_table, option, read_toml
+
+__all__ = [
+    "BUNDLED_SERVICES",
+    "DEBIAN_SUITES",
+    "Bootstrap",
+    "ImageDefinition",
+    "image_names",
+    "load_image",
+]
+
+IMAGES_DIR = PROJECT_ROOT / "images"
+
+DEBIAN_SUITES = (
+    "bullseye", "bookworm", "trixie", "forky", "sid",
+    "oldstable", "stable", "testing", "unstable",
+)
+MMDEBSTRAP_VARIANTS = ("extract", "custom", "essential", "apt", "minbase", "buildd",
+                       "required", "important", "standard")
+#: Services the base image knows how to ship; a definition turns each on or off.
+BUNDLED_SERVICES = ("syslog", "cron", "logrotate", "sshd")
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+def _check_version(value: str) -> str | None:
+    return None if _VERSION.match(value) else f"expected a version X.Y.Z; got {value!r}"
+
+
+def _check_mirror(value: str) -> str | None:
+    ok = value.startswith(("http://", "https://", "file://"))
+    return None if ok else f"expected an http(s):// or file:// URL; got {value!r}"
+
+
+def _check_packages(value: tuple[str, ...]) -> str | None:
+    for name in value:
+        if not _PACKAGE.match(name):
+            return f"expected Debian package names; {name!r} is not one"
+    return None
+
+
+def _check_services(value: dict[str, bool]) -> str | None:
+    for name in value:
+        if name not in BUNDLED_SERVICES:
+            return f"unknown service {name!r}; bundled services: {', '.join(BUNDLED_SERVICES)}"
+    return None
+
+
+def _check_image_ref(value: str) -> str | None:
+    ok = re.match(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$", value)
+    return None if ok else f"expected an image reference like 'debian:trixie-slim'; got {value!r}"
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """How to make the hermetic base with mmdebstrap (no registry needed)."""
+
+    suite: str = option(choices=DEBIAN_SUITES)
+    mirror: str = option("http://deb.debian.org/debian", check=_check_mirror)
+    variant: str = option("minbase", choices=MMDEBSTRAP_VARIANTS)
+    packages: tuple[str, ...] = option(factory=tuple, check=_check_packages)
+
+
+@dataclass(frozen=True)
+class ImageDefinition:
+    """One image: its base, what goes in, which services are on, its labels."""
+
+    version: str = option(check=_check_version)
+    description: str = option("")
+    extends: str | None = option(None)
+    bootstrap: Bootstrap | None = option(None)
+    from_image: str | None = option(None, key="from", check=_check_image_ref)
+    packages: tuple[str, ...] = option(factory=tuple, check=_check_packages)
+    services: dict[str, bool] = option(factory=dict, check=_check_services)
+    env: dict[str, str] = option(factory=dict)
+    labels: dict[str, str] = option(factory=dict)
+    #: Filled by :func:`load_image`, not by the TOML.
+    name: str = field(default="", init=False)
+    path: Path = field(default=Path(), init=False)
+    #: The definition folders this one is made of, parents first (``extends``).
+    layers: tuple[Path, ...] = field(default=(), init=False)
+
+    def service_enabled(self, service: str) -> bool:
+        """Bundled services are on unless the definition turns them off (sshd is off)."""
+        return self.services.get(service, service != "sshd")
+
+    @property
+    def suite(self) -> str | None:
+        return self.bootstrap.suite if self.bootstrap else None
+
+    @property
+    def rootfs(self) -> tuple[Path, ...]:
+        """The ``rootfs/`` trees to copy into the image, later layers winning."""
+        return tuple(layer / "rootfs" for layer in self.layers if (layer / "rootfs").is_dir())
+
+    @property
+    def local_packages(self) -> tuple[Path, ...]:
+        """Package trees (``local-packages/<name>/DEBIAN/control``) built with dpkg-deb."""
+        found = {}
+        for layer in self.layers:
+            for control in sorted(layer.glob("local-packages/*/DEBIAN/control")):
+                found[control.parent.parent.name] = control.parent.parent
+        return tuple(found[name] for name in sorted(found))
+
+
+def image_names(images_dir: Path = IMAGES_DIR) -> list[str]:
+    """Every definition under ``images_dir``, sorted."""
+    return sorted(p.parent.name for p in images_dir.glob("*/image.toml"))
+
+
+def load_image(name: str, images_dir: Path = IMAGES_DIR) -> ImageDefinition:
+    """Load and validate ``images_dir/name/image.toml`` (following ``extends``)."""
+    table, layers, path = _merged_table(name, images_dir, chain=())
+    definition = load_table(ImageDefinition, table, path)
+    if (definition.bootstrap is None) == (definition.from_image is None):
+        raise DefinitionError(path, "bootstrap", "set exactly one of 'bootstrap' or 'from'")
+    object.__setattr__(definition, "name", name)
+    object.__setattr__(definition, "path", path)
+    object.__setattr__(definition, "layers", layers)
+    return definition
+
+
+def _merged_table(
+    name: str, images_dir: Path, chain: tuple[str, ...]
+) -> tuple[dict[str, Any], tuple[Path, ...], Path]:
+    path = images_dir / name / "image.toml"
+    if not _NAME.match(name):
+        raise DefinitionError(path, None, f"bad image name {name!r}: use a-z, 0-9, '.', '_', '-'")
+    if name in chain:
+        loop = " -> ".join((*chain, name))
+        raise DefinitionError(path, "extends", f"definitions extend each other in a loop: {loop}")
+    if not path.is_file():
+        known = ", ".join(image_names(images_dir)) or "none"
+        if chain:
+            raise DefinitionError(
+                images_dir / chain[-1] / "image.toml", "extends",
+                f"no image definition {name!r} (known: {known})",
+            )
+        raise DefinitionError(path, None, f"no image definition {name!r} (known: {known})")
+    table = read_toml(path)
+    parent = table.get("extends")
+    if parent is None:
+        return table, (path.parent,), path
+    if not isinstance(parent, str):
+        raise DefinitionError(path, "extends", "expected the name of another image definition")
+    base, base_layers, _ = _merged_table(parent, images_dir, (*chain, name))
+    return _merge(base, table), (*base_layers, path.parent), path
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; anything else in ``override`` replaces ``base``."""
+    merged = dict(base)
+    if "from" in override:
+        merged.pop("bootstrap", None)
+    if "bootstrap" in override:
+        merged.pop("from", None)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    merged.pop("extends", None)
+    if "extends" in override:
+        merged["extends"] = override["extends"]
+    return merged

@@ -1,0 +1,150 @@
+"""Render an image definition into a build context and build it with the Docker SDK."""
+
+from __future__ import annotations
+
+import collections
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+
+from boxwright import PROJECT_ROOT
+from boxwright.atomic import atomic_dir, remove_stale_temporaries
+from boxwright.base import HASH_LABEL, base_image, ensure_base, human_size
+from boxwright.definitions import IMAGES_DIR, ImageDefinition, load_image
+from boxwright.engine import docker_client
+from boxwright.errors import BuildError, EngineError
+from boxwright.provenance import oci_labels, source_date_epoch
+from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
+
+__all__ = ["BuildResult", "build_image", "image_repository", "render_context", "render_image"]
+
+BUILD_DIR = PROJECT_ROOT / "build" / "images"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced: tags, image id, size and how long it took."""
+
+    tags: tuple[str, ...]
+    image_id: str
+    size: int
+    seconds: float
+
+
+def image_repository(name: str) -> str:
+    return f"boxwright/{name}"
+
+
+def render_context(definition: ImageDefinition, templates_dir: Path = TEMPLATES_DIR) -> dict[str, Any]:
+    """Everything ``Dockerfile.j2`` may use, derived from the definition alone."""
+    if definition.bootstrap is not None:
+        base_ref = base_image(definition.bootstrap, templates_dir).tag
+    else:
+        base_ref = definition.from_image or ""
+    services = {name: definition.service_enabled(name) for name in sorted(
+        {*definition.services, "syslog", "cron", "logrotate", "sshd"})}
+    return {
+        "name": definition.name,
+        "version": definition.version,
+        "description": definition.description,
+        "definition": definition.path.relative_to(definition.path.parents[2]).as_posix(),
+        "base": base_ref,
+        "packages": sorted(definition.packages),
+        "local_packages": [p.name for p in definition.local_packages],
+        "services": services,
+        "env": dict(sorted(definition.env.items())),
+        "labels": dict(sorted(definition.labels.items())),
+    }
+
+
+def render_image(
+    definition: ImageDefinition,
+    out_dir: Path | None = None,
+    templates_dir: Path = TEMPLATES_DIR,
+) -> Path:
+    """Write the complete build context (Dockerfile + rootfs/) atomically; return its path."""
+    target = out_dir or BUILD_DIR / definition.name
+    remove_stale_temporaries(target.parent)
+    dockerfile = render_template("Dockerfile.j2", render_context(definition, templates_dir), templates_dir)
+    mtime = source_date_epoch()
+    with atomic_dir(target) as tmp:
+        copy_tree(definition.rootfs, tmp / "rootfs", mtime, merged_usr=True)
+        for package in definition.local_packages:
+            copy_tree([package], tmp / "local-packages" / package.name, mtime)
+        (tmp / "Dockerfile").write_text(dockerfile)
+        (tmp / ".dockerignore").write_text("# the context is exactly what boxwright rendered\n")
+        for path in (tmp / "Dockerfile", tmp / ".dockerignore", tmp):
+            os.utime(path, (mtime, mtime))
+    return target
+
+
+def build_image(
+    name: str,
+    *,
+    no_cache: bool = False,
+    images_dir: Path = IMAGES_DIR,
+    echo: bool = True,
+) -> BuildResult:
+    """Ensure the base, render, build and tag ``boxwright/<name>:<version>`` and ``:latest``."""
+    started = time.monotonic()
+    definition = load_image(name, images_dir)
+    client = docker_client()
+    if definition.bootstrap is not None:
+        base = ensure_base(definition.bootstrap, echo=echo)
+        base_labels = {HASH_LABEL: base.digest}
+    else:
+        base_labels = {}
+    context = render_image(definition)
+    repository = image_repository(name)
+    tags = (f"{repository}:{definition.version}", f"{repository}:latest")
+    labels = oci_labels(name, definition.version, {**definition.labels, **base_labels})
+    image_id = _stream_build(client, context, tags[0], labels, no_cache, echo)
+    image = client.images.get(image_id)
+    for tag in tags[1:]:
+        image.tag(tag)
+    result = BuildResult(tags, image.id, image.attrs["Size"], time.monotonic() - started)
+    if echo:
+        print(
+            f"built {', '.join(tags)}: {human_size(result.size)} in {result.seconds:.1f} s",
+            flush=True,
+        )
+    return result
+
+
+def _stream_build(
+    client: docker.DockerClient,
+    context: Path,
+    tag: str,
+    labels: dict[str, str],
+    no_cache: bool,
+    echo: bool,
+) -> str:
+    """Run the build, printing its output as it happens; a failure shows the tail."""
+    tail: collections.deque[str] = collections.deque(maxlen=25)
+    image_id = None
+    try:
+        stream = client.api.build(
+            path=str(context), tag=tag, labels=labels, nocache=no_cache,
+            rm=True, forcerm=True, decode=True, pull=False,
+        )
+        for chunk in stream:
+            if "stream" in chunk:
+                text = chunk["stream"]
+                if echo:
+                    print(text, end="", flush=True)
+                tail.extend(line for line in text.splitlines() if line.strip())
+            if "error" in chunk:
+                detail = "\n".join(f"  | {line}" for line in tail)
+                step = chunk["error"].strip().splitlines()[0]
+                raise BuildError(f"docker build of {tag} failed: {step}\n{detail}")
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+    except docker.errors.APIError as error:
+        raise EngineError(f"the Docker engine refused the build of {tag}: {error.explanation}") from None
+    if image_id is None:
+        raise BuildError(f"docker build of {tag} ended without an image id")
+    return image_id

@@ -1,0 +1,29 @@
+"""How the project runs its own test suite."""
+
+from __future__ import annotations
+
+import sys
+
+from invoke import Context
+
+from boxwright import PROJECT_ROOT
+
+__all__ = ["pytest_argv", "run_pytest"]
+
+
+def pytest_argv(path: str = "tests", keyword: str = "", markers: str = "") -> list[str]:
+    """The pytest command line for ``invoke test``."""
+    argv = [sys.executable, "-m", "pytest", path]
+    if keyword:
+        argv += ["-k", keyword]
+    if markers:
+        argv += ["-m", markers]
+    return argv
+
+
+def run_pytest(c: Context, path: str = "tests", keyword: str = "", markers: str = "") -> None:
+    """Run pytest from the project root; its exit code becomes the task's."""
+    import shlex
+
+    with c.cd(str(PROJECT_ROOT)):
+        c.run(shlex.join(pytest_argv(path, keyword, markers)), pty=False, echo=True)
