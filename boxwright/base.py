@@ -7,17 +7,18 @@ so it is rebuilt only when the suite, mirror, packages or slimming change.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 import docker.errors
 import docker.models.images
-from pathlib import Path
 
 from boxwright import PROJECT_ROOT
 from boxwright.definitions import Bootstrap
@@ -33,13 +34,6 @@ HASH_LABEL = "io.boxwright.base.input-hash"
 #: Bump when the recipe below changes in a way the inputs do not show.
 RECIPE_VERSION = 1
 _SLIM_FILES = ("dpkg-slim.cfg", "apt-container.conf", "slimify.sh")
-#: Keep daemons from starting during package installs in a build (invoke-rc.d honours it).
-_POLICY_HOOK = (
-    "printf '#!/bin/sh\\n# boxwright: no daemon starts during image builds\\nexit 101\\n'"
-    ' > "$1/usr/sbin/policy-rc.d" && chmod 0755 "$1/usr/sbin/policy-rc.d"'
-)
-
-
 @dataclass(frozen=True)
 class BaseImage:
     """What the base of a definition is called and what it was made from."""
@@ -80,7 +74,6 @@ def mmdebstrap_argv(bootstrap: Bootstrap, output: Path, templates_dir: Path = TE
         "--format=tar",
         f"--dpkgopt={templates_dir / 'base' / 'dpkg-slim.cfg'}",
         f"--aptopt={templates_dir / 'base' / 'apt-container.conf'}",
-        f"--customize-hook={_POLICY_HOOK}",
         f"--customize-hook=sh {templates_dir / 'base' / 'slimify.sh'} \"$1\"",
     ]
     if bootstrap.packages:
@@ -152,7 +145,6 @@ def _remove_superseded(client: docker.DockerClient, base: BaseImage) -> None:
     for image in client.images.list(name=BASE_REPOSITORY):
         tags = [t for t in image.tags if t.startswith(f"{base.suite_tag}-")]
         if tags and base.tag not in image.tags and len(image.tags) == len(tags):
-            try:
+            # Still used by a container or a derived image: then keep it.
+            with contextlib.suppress(docker.errors.APIError):
                 client.images.remove(image.id)
-            except docker.errors.APIError:
-                pass  # still used by a container or a derived image: keep it

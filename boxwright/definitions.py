@@ -8,6 +8,7 @@ lines of data and no template edit.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,8 @@ __all__ = [
     "load_image",
 ]
 
-IMAGES_DIR = PROJECT_ROOT / "images"
+#: Where definitions live; BOXWRIGHT_IMAGES_DIR points elsewhere (tests, private images).
+IMAGES_DIR = Path(os.environ.get("BOXWRIGHT_IMAGES_DIR") or PROJECT_ROOT / "images")
 
 DEBIAN_SUITES = (
     "bullseye", "bookworm", "trixie", "forky", "sid",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
 __all__ = ["BuildResult", "build_image", "image_repository", "render_context", "render_image"]
 
 BUILD_DIR = PROJECT_ROOT / "build" / "images"
+_RUNNING_IN = re.compile(r"---> Running in ([0-9a-f]{12,64})")
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,7 @@ def _stream_build(
     """Run the build, printing its output as it happens; a failure shows the tail."""
     tail: collections.deque[str] = collections.deque(maxlen=25)
     image_id = None
+    step_containers: list[str] = []
     try:
         stream = client.api.build(
             path=str(context), tag=tag, labels=labels, nocache=no_cache,
@@ -137,6 +141,8 @@ def _stream_build(
                 if echo:
                     print(text, end="", flush=True)
                 tail.extend(line for line in text.splitlines() if line.strip())
+                if match := _RUNNING_IN.search(text):
+                    step_containers.append(match.group(1))
             if "error" in chunk:
                 detail = "\n".join(f"  | {line}" for line in tail)
                 step = chunk["error"].strip().splitlines()[0]
@@ -145,6 +151,16 @@ def _stream_build(
                 image_id = chunk["aux"]["ID"]
     except docker.errors.APIError as error:
         raise EngineError(f"the Docker engine refused the build of {tag}: {error.explanation}") from None
+    except KeyboardInterrupt:
+        _remove_containers(client, step_containers)
+        raise
     if image_id is None:
         raise BuildError(f"docker build of {tag} ended without an image id")
     return image_id
+
+
+def _remove_containers(client: docker.DockerClient, ids: list[str]) -> None:
+    """Remove a cancelled build's step containers (the engine may still be stopping them)."""
+    for container_id in ids:
+        with contextlib.suppress(docker.errors.DockerException):
+            client.api.remove_container(container_id, force=True)

@@ -99,15 +99,19 @@ def _describe(hint: Any) -> str:
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
         return " or ".join(_describe(a) for a in typing.get_args(hint) if a is not type(None))
-    if origin is list:
-        return f"a list of {_describe(typing.get_args(hint)[0])}s"
+    if origin in (list, tuple):
+        return f"a list of {_plural(typing.get_args(hint)[0])}"
     if origin is dict:
-        return f"a table of {_describe(typing.get_args(hint)[1])}s"
+        return f"a table of {_plural(typing.get_args(hint)[1])}"
     if dataclasses.is_dataclass(hint):
         return "a table"
     return {str: "a string", int: "an integer", bool: "true or false", float: "a number"}.get(
         hint, getattr(hint, "__name__", str(hint))
     )
+
+
+def _plural(hint: Any) -> str:
+    return {str: "strings", int: "integers", bool: "booleans", float: "numbers"}.get(hint, "tables")
 
 
 def _type_name(value: Any) -> str:

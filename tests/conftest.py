@@ -1,0 +1,90 @@
+"""Shared fixtures: the Docker engine, the built image, throw-away containers.
+
+The image fixtures always (re)build through boxwright itself: a no-op build is
+a cache hit that takes about a second, and tests never run against a stale image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import docker.models.containers
+import pytest
+import testinfra
+
+from boxwright.engine import docker_client
+from boxwright.image import BuildResult, build_image
+
+FIXTURES = Path(__file__).parent / "fixtures"
+#: Every container a test starts carries this label, so a crash can't leak one.
+TEST_LABEL = "io.boxwright.test"
+
+
+@pytest.fixture(scope="session")
+def engine() -> docker.DockerClient:
+    return docker_client()
+
+
+@pytest.fixture(scope="session")
+def built_images() -> dict[str, BuildResult]:
+    """Images built in this session, by definition name."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def image_builder(built_images: dict[str, BuildResult]) -> Callable[[str], str]:
+    """Build an image definition once per session; return its :latest tag."""
+
+    def build(name: str) -> str:
+        if name not in built_images:
+            built_images[name] = build_image(name, echo=False)
+        return built_images[name].tags[-1]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def baseimage(image_builder: Callable[[str], str]) -> str:
+    """The stock image, built from images/baseimage/ (a cache hit when nothing changed)."""
+    return image_builder("baseimage")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_leaked_containers() -> Iterator[None]:
+    yield
+    with contextlib.suppress(docker.errors.DockerException):
+        for container in docker_client().containers.list(all=True, filters={"label": TEST_LABEL}):
+            container.remove(force=True)
+
+
+@pytest.fixture
+def run_container(engine: docker.DockerClient) -> Iterator[Callable[..., Any]]:
+    """Start a detached container (removed after the test): ``run_container(image, cmd, **kw)``."""
+    started: list[docker.models.containers.Container] = []
+
+    def run(image: str, command: Any = None, **kwargs: Any) -> docker.models.containers.Container:
+        kwargs.setdefault("detach", True)
+        kwargs.setdefault("labels", {TEST_LABEL: "1"})
+        container = engine.containers.run(image, command, **kwargs)
+        started.append(container)
+        return container
+
+    yield run
+    for container in started:
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
+
+
+@pytest.fixture
+def host_of() -> Callable[[Any], Any]:
+    """A testinfra host for a running container."""
+
+    def host(container: docker.models.containers.Container) -> Any:
+        return testinfra.get_host(f"docker://{container.id}")
+
+    return host

@@ -1,0 +1,74 @@
+"""The built image, checked in a running container (testinfra's docker:// backend)."""
+
+from __future__ import annotations
+
+import pytest
+
+from boxwright.definitions import load_image
+from boxwright.provenance import git_revision
+
+pytestmark = pytest.mark.image
+
+
+@pytest.fixture(scope="module")
+def host(baseimage, engine):
+    container = engine.containers.run(
+        baseimage, ["sleep", "infinity"], detach=True, labels={"io.boxwright.test": "1"}
+    )
+    import testinfra
+
+    yield testinfra.get_host(f"docker://{container.id}")
+    container.remove(force=True)
+
+
+def test_runs_a_shell(engine, baseimage):
+    output = engine.containers.run(baseimage, ["bash", "-c", "echo hello from $0"], remove=True)
+    assert output == b"hello from bash\n"
+
+
+def test_os_is_the_defined_suite(host):
+    assert host.system_info.distribution == "debian"
+    assert host.file("/etc/os-release").contains("trixie")
+
+
+@pytest.mark.parametrize("package", load_image("baseimage").packages)
+def test_defined_packages_installed(host, package):
+    assert host.package(package).is_installed
+
+
+@pytest.mark.parametrize("package", ["perl", "systemd", "libperl5.40"])
+def test_heavy_packages_absent(host, package):
+    assert not host.package(package).is_installed
+
+
+def test_usr_is_merged(host):
+    for name in ("bin", "sbin", "lib"):
+        assert host.file(f"/{name}").is_symlink
+        assert host.file(f"/{name}").linked_to == f"/usr/{name}"
+
+
+def test_slim_no_docs_manuals_or_apt_lists(host):
+    assert host.run("find /usr/share/man /usr/share/info -type f | wc -l").stdout.strip() == "0"
+    docs = host.run("find /usr/share/doc -type f ! -name copyright | wc -l").stdout.strip()
+    assert docs == "0"
+    assert host.run("ls /var/lib/apt/lists | grep -v -e lock -e partial | wc -l").stdout.strip() == "0"
+    assert host.run("find /usr/share/locale -name '*.mo' | wc -l").stdout.strip() == "0"
+
+
+def test_dpkg_filters_stay_for_later_installs(host):
+    assert host.file("/etc/dpkg/dpkg.cfg.d/99mmdebstrap").contains("path-exclude /usr/share/doc/")
+
+
+def test_oci_labels(engine, baseimage):
+    labels = engine.images.get(baseimage).labels
+    assert labels["org.opencontainers.image.title"] == "baseimage"
+    assert labels["org.opencontainers.image.version"] == load_image("baseimage").version
+    assert labels["org.opencontainers.image.revision"] == git_revision()
+    assert labels["org.opencontainers.image.created"].endswith("Z")
+    assert labels["org.opencontainers.image.source"]
+    assert labels["io.boxwright.base.input-hash"]
+
+
+def test_version_and_latest_tags_match(engine, baseimage):
+    version = load_image("baseimage").version
+    assert engine.images.get(f"boxwright/baseimage:{version}").id == engine.images.get(baseimage).id
