@@ -94,6 +94,7 @@ class ImageDefinition:
     packages: tuple[str, ...] = option(factory=tuple, check=_check_packages)
     services: dict[str, bool] = option(factory=dict, check=_check_services)
     env: dict[str, str] = option(factory=dict)
+    command: tuple[str, ...] = option(("/bin/bash",))
     labels: dict[str, str] = option(factory=dict)
     #: Filled by :func:`load_image`, not by the TOML.
     name: str = field(default="", init=False)
