@@ -69,8 +69,24 @@ class Running:
             time.sleep(0.01)
         raise AssertionError("unshare started no child")
 
+    def wait_ready(self, timeout: float = 10) -> None:
+        """Wait until my_init blocks SIGTERM: from then on, no signal sent to it gets lost.
+
+        (Before that, while Python starts, the kernel drops signals to a namespace's PID 1.)
+        my_init blocks its signals before it re-executes itself from bytecode, so the .pyc in
+        its command line says so; SigBlk alone does not, as it reads 0 inside sigtimedwait.
+        """
+        proc = Path(f"/proc/{self.init_pid}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if b"my_init.pyc" in (proc / "cmdline").read_bytes():
+                return
+            time.sleep(0.01)
+        raise AssertionError("my_init never got ready")
+
     def signal(self, signo: int) -> float:
-        """Send `signo` to my_init; returns the monotonic time it was sent."""
+        """Send `signo` to my_init once it is ready; returns the monotonic time it was sent."""
+        self.wait_ready()
         os.kill(self.init_pid, signo)
         return time.monotonic()
 

@@ -48,8 +48,7 @@ def test_orphans_are_reaped(sandbox):
 
 def test_signals_are_forwarded_to_the_main_command_group(sandbox, started):
     sandbox.write("/recorder.py", RECORDER, 0o644)
-    init = started(*FAST, "--", "python3", str(sandbox.path("/recorder.py")), str(sandbox.out),
-                   *FORWARDED)
+    init = started(*FAST, "--", "python3", str(sandbox.path("/recorder.py")), str(sandbox.out), *FORWARDED)
     pids = sandbox.wait_for("pids").split()
     assert len(pids) == 2
     for name in FORWARDED:
@@ -90,14 +89,15 @@ def test_term_and_int_without_main_command_exit_0(sandbox, started, signo):
 
 
 def test_main_command_runs_in_its_own_process_group(sandbox):
-    result = sandbox.run(*FAST, "--", "sh", "-c", "ps_pgid=$(cut -d' ' -f5 /proc/$$/stat); "
-                         '[ "$ps_pgid" = "$$" ]')
+    result = sandbox.run(
+        *FAST, "--", "sh", "-c", 'ps_pgid=$(cut -d\' \' -f5 /proc/$$/stat); [ "$ps_pgid" = "$$" ]'
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_children_start_with_default_signal_dispositions(sandbox):
     # Python ignores SIGPIPE; a child must not inherit that, nor a blocked mask.
-    script = "grep -E '^Sig(Blk|Ign):' /proc/$$/status"
+    script = "exec grep -E '^Sig(Blk|Ign):' /proc/self/status"
     result = sandbox.run(*FAST, "--", "sh", "-c", script)
     _, blocked, _, ignored = result.stdout.split()
     glibc_internal = (1 << 31) | (1 << 32)  # signals 32 and 33, which no program can reset
@@ -108,8 +108,7 @@ def test_children_start_with_default_signal_dispositions(sandbox):
 def test_leftover_processes_are_killed_within_the_budget(sandbox, started):
     # A daemon that left the main command's group and ignores SIGTERM: kill-all gets it.
     daemon = 'setsid sh -c \'trap "" TERM; echo $$ > "$OUT/daemon"; while :; do sleep 1; done\' &'
-    init = started(*FAST, "--", "sh", "-c", f'{daemon} exec sleep 100',
-                   env={"MY_INIT_SHUTDOWN_BUDGET": "2"})
+    init = started(*FAST, "--", "sh", "-c", f"{daemon} exec sleep 100", env={"MY_INIT_SHUTDOWN_BUDGET": "2"})
     sandbox.wait_for("daemon")
     sent = init.signal(signal.SIGTERM)
     result = init.wait()
@@ -123,7 +122,13 @@ def test_leftover_processes_are_killed_within_the_budget(sandbox, started):
 
 def test_no_kill_all_on_exit_leaves_the_rest_alone(sandbox, started):
     daemon = 'setsid sh -c \'trap "" TERM; echo $$ > "$OUT/daemon"; while :; do sleep 1; done\' &'
-    result = sandbox.run(*FAST, "--no-kill-all-on-exit", "--", "sh", "-c",
-                         f'{daemon} until [ -s "$OUT/daemon" ]; do sleep 0.05; done')
+    result = sandbox.run(
+        *FAST,
+        "--no-kill-all-on-exit",
+        "--",
+        "sh",
+        "-c",
+        f'{daemon} until [ -s "$OUT/daemon" ]; do sleep 0.05; done',
+    )
     assert result.returncode == 0
     assert not any("remaining processes" in m for m in result.messages("INFO"))
