@@ -48,4 +48,18 @@ def test(c: Context, k: str = "", m: str = "", path: str = "tests") -> None:
         run_pytest(c, path=path, keyword=k, markers=m)
 
 
-ns = Collection(render, build_image, test)
+@task(
+    help={
+        "quick": "one sample per figure and small bursts (what ./kit test runs)",
+        "only": "comma-separated groups: init, image, box (default: all)",
+    },
+)
+def bench(c: Context, quick: bool = False, only: str = "") -> None:
+    """Measure boxwright against the alternatives; write bench/results/*.json and print a table."""
+    from boxwright.bench import run_bench
+
+    with user_errors():
+        run_bench(quick=quick, only=only)
+
+
+ns = Collection(render, build_image, test, bench)

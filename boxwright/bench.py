@@ -1,0 +1,170 @@
+"""``invoke bench``: measure side by side, keep every sample, print a table.
+
+Benchmarks report, they do not pass or fail: each figure is a
+:class:`Metric` with all its samples, and the run is written to
+``bench/results/<date>-<sha>.json``.  The only failure is a variant that
+crashes (so ``--quick`` inside the test suite keeps the code from rotting).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from boxwright import PROJECT_ROOT
+from boxwright.atomic import atomic_file
+from boxwright.errors import BoxwrightError
+from boxwright.provenance import git_dirty, git_revision
+
+__all__ = ["GROUPS", "Metric", "Recorder", "run_bench"]
+
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+
+
+class BenchError(BoxwrightError):
+    """A benchmarked variant crashed (not: was slow)."""
+
+
+@dataclass
+class Metric:
+    """One figure for one variant: every sample, and the summary a table shows."""
+
+    group: str
+    name: str
+    variant: str
+    unit: str
+    samples: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def summary(self) -> dict[str, float]:
+        if not self.samples:
+            return {}
+        return {
+            "min": min(self.samples),
+            "median": statistics.median(self.samples),
+            "max": max(self.samples),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), **self.summary, "n": len(self.samples)}
+
+
+@dataclass
+class Recorder:
+    """Collects metrics as the groups run; prints each as it lands."""
+
+    quick: bool
+    echo: bool = True
+    metrics: list[Metric] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def repeat(self) -> int:
+        """Samples per figure: few with --quick, enough for a median otherwise."""
+        return 1 if self.quick else 5
+
+    def add(self, group: str, name: str, variant: str, unit: str,
+            samples: Iterable[float], note: str = "") -> Metric:
+        metric = Metric(group, name, variant, unit, [round(s, 4) for s in samples], note)
+        self.metrics.append(metric)
+        if self.echo:
+            print(f"  {group:5} {name:38} {variant:12} {_format(metric)}", flush=True)
+        return metric
+
+    def sample(self, group: str, name: str, variant: str, unit: str,
+               measure: Callable[[], float], n: int | None = None, note: str = "") -> Metric:
+        """Call ``measure`` n times (default: :attr:`repeat`) and record what it returns."""
+        return self.add(group, name, variant, unit, [measure() for _ in range(n or self.repeat)], note)
+
+
+def _format(metric: Metric) -> str:
+    if not metric.samples:
+        return f"n/a {metric.note}".strip()
+    s = metric.summary
+    value = _number(s["median"], metric.unit)
+    spread = "" if len(metric.samples) == 1 else f" [{_number(s['min'], '')}–{_number(s['max'], '')}]"
+    return f"{value}{spread} (n={len(metric.samples)}){' ' + metric.note if metric.note else ''}"
+
+
+def _number(value: float, unit: str) -> str:
+    text = f"{value:.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.3g}"
+    return f"{text} {unit}".strip()
+
+
+def table(metrics: list[Metric]) -> str:
+    """A Markdown table: one row per figure, one column per variant (medians, with n)."""
+    rows: dict[tuple[str, str, str], dict[str, str]] = {}
+    variants: list[str] = []
+    for m in metrics:
+        rows.setdefault((m.group, m.name, m.unit), {})[m.variant] = _format(m).replace(f" {m.unit}", "", 1)
+        if m.variant not in variants:
+            variants.append(m.variant)
+    lines = [
+        "| group | figure | unit | " + " | ".join(variants) + " |",
+        "|---|---|---|" + "---|" * len(variants),
+    ]
+    for (group, name, unit), cells in rows.items():
+        values = " | ".join(cells.get(v, "") for v in variants)
+        lines.append(f"| {group} | {name} | {unit} | {values} |")
+    return "\n".join(lines)
+
+
+def _groups() -> dict[str, Callable[[Recorder], None]]:
+    from boxwright.bench_box import bench_box
+    from boxwright.bench_image import bench_image
+    from boxwright.bench_init import bench_init
+
+    return {"init": bench_init, "image": bench_image, "box": bench_box}
+
+
+GROUPS = ("init", "image", "box")
+
+
+def run_bench(quick: bool = False, only: str = "", echo: bool = True) -> Path:
+    """Run the groups (all, or ``only``), write the JSON, print the table; return the JSON path."""
+    selected = [g.strip() for g in only.split(",") if g.strip()] or list(GROUPS)
+    unknown = set(selected) - set(GROUPS)
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise BoxwrightError(f"unknown bench group(s): {names}; groups: {', '.join(GROUPS)}")
+    recorder = Recorder(quick=quick, echo=echo)
+    started = time.monotonic()
+    groups = _groups()
+    for name in selected:
+        if echo:
+            print(f"bench: {name} group{' (quick)' if quick else ''}", flush=True)
+        groups[name](recorder)
+    now = datetime.datetime.now(datetime.UTC)
+    revision = git_revision()
+    result = {
+        "date": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "revision": revision,
+        "dirty": git_dirty(),
+        "quick": quick,
+        "groups": selected,
+        "seconds": round(time.monotonic() - started, 1),
+        "machine": {"cpus": _cpus(), "kernel": platform.release(), **recorder.facts},
+        "metrics": [m.as_dict() for m in recorder.metrics],
+    }
+    path = RESULTS_DIR / f"{now.strftime('%Y%m%d-%H%M%S')}-{revision[:10]}{'-quick' if quick else ''}.json"
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    if echo:
+        print()
+        print(table(recorder.metrics))
+        print(f"\nbench: wrote {path.relative_to(PROJECT_ROOT)} in {result['seconds']} s")
+    return path
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0

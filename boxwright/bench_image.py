@@ -1,0 +1,73 @@
+"""The image group: sizes, build times, and syslog throughput of the built image."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+from boxwright import PROJECT_ROOT
+from boxwright.base import base_image, ensure_base
+from boxwright.bench import Recorder
+from boxwright.definitions import IMAGES_DIR, load_image
+from boxwright.engine import docker_client
+from boxwright.image import build_image
+
+__all__ = ["bench_image"]
+
+MB = 1e6
+
+
+def bench_image(rec: Recorder, name: str = "baseimage") -> None:
+    """Sizes (uncompressed and gzip), cold/no-op/one-file rebuild times."""
+    client = docker_client()
+    definition = load_image(name)
+    assert definition.bootstrap is not None
+    base = base_image(definition.bootstrap)
+
+    started = time.monotonic()
+    ensure_base(definition.bootstrap, rebuild=True, echo=False)
+    rec.add("image", "base bootstrap (mmdebstrap + import)", name, "s", [time.monotonic() - started],
+            note=f"{base.suite}, {definition.bootstrap.variant}")
+    cold = build_image(name, no_cache=True, echo=False)
+    rec.add("image", "cold build (no cache, base reused)", name, "s", [cold.seconds])
+    rec.sample("image", "no-op rebuild", name, "s", lambda: build_image(name, echo=False).seconds)
+    rec.add("image", "one rootfs file changed: rebuild", name, "s", _one_file_rebuilds(rec, name))
+
+    for label, reference in (("base", base.tag), ("image", f"boxwright/{name}:latest")):
+        image = client.images.get(reference)
+        rec.add("image", f"{label} size, uncompressed", name, "MB", [image.attrs["Size"] / MB])
+        rec.add("image", f"{label} size, docker save | gzip", name, "MB", [_gzip_size(image) / MB])
+
+
+def _gzip_size(image: object) -> int:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # gzip framing, gzip's default level
+    size = 0
+    for chunk in image.save(named=True):  # type: ignore[attr-defined]
+        size += len(compressor.compress(chunk))
+    return size + len(compressor.flush())
+
+
+def _one_file_rebuilds(rec: Recorder, name: str) -> list[float]:
+    """Copy the definition, change one rootfs file per sample, rebuild; the copy is removed after."""
+    client = docker_client()
+    work = Path(tempfile.mkdtemp(prefix="bench-", dir=PROJECT_ROOT / "build"))
+    samples = []
+    try:
+        shutil.copytree(IMAGES_DIR, work / "images", symlinks=True)
+        marker = work / "images" / name / "rootfs" / "etc" / "boxwright-bench"
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        copy = f"{name}"
+        marker.write_text("0\n")
+        build_image(copy, images_dir=work / "images", echo=False, repository="boxwright/bench-rebuild")
+        for i in range(rec.repeat):
+            marker.write_text(f"{i + 1}\n")
+            samples.append(build_image(copy, images_dir=work / "images", echo=False,
+                                       repository="boxwright/bench-rebuild").seconds)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        for image in client.images.list(name="boxwright/bench-rebuild"):
+            client.images.remove(image.id, force=True)
+    return samples
