@@ -49,7 +49,8 @@ for _ in range(n):
 print(time.time() - start)
 """
 COUNT_ZOMBIES = ["sh", "-c", "cat /proc/[0-9]*/stat 2>/dev/null | awk '$3 == \"Z\"' | wc -l"]
-STOP_GRACE = 10  # docker stop's default, what users get
+STOP_GRACE = 10  # docker stop's default, what users get; --quick uses QUICK_GRACE
+QUICK_GRACE = 3
 #: Readiness checks that need no procps (the image has none): count `sleep` processes.
 SLEEPING = "cat /proc/[0-9]*/comm 2>/dev/null | grep -qx sleep"
 BOTH_SLEEPING = '[ "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -cx sleep)" -ge 2 ]'
@@ -150,11 +151,11 @@ def _smaps_rollup(text: str) -> dict[str, int]:
 
 
 def _stop_once(client: docker.DockerClient, command: list[str] | None, ready: str,
-               image: str = VARIANT_IMAGE) -> tuple[float, int]:
+               image: str = VARIANT_IMAGE, grace: int = STOP_GRACE) -> tuple[float, int]:
     with _container(client, command, image=image) as container:
         _wait_running(container, ready)
         started = time.monotonic()
-        container.stop(timeout=STOP_GRACE)
+        container.stop(timeout=grace)
         seconds = time.monotonic() - started
         code = container.wait(timeout=30)["StatusCode"]
     return seconds, code
@@ -162,6 +163,7 @@ def _stop_once(client: docker.DockerClient, command: list[str] | None, ready: st
 
 def _stop(rec: Recorder, client: docker.DockerClient) -> None:
     slow_n = min(rec.repeat, 3)  # a variant that ignores TERM costs 10 s a sample
+    grace = QUICK_GRACE if rec.quick else STOP_GRACE
     cases = [
         ("docker stop, idle main command", SLEEP, SLEEPING),
         ("docker stop, main command ignores TERM", IGNORES_TERM, BOTH_SLEEPING),
@@ -169,7 +171,7 @@ def _stop(rec: Recorder, client: docker.DockerClient) -> None:
     for figure, main, ready in cases:
         for variant, init in VARIANTS.items():
             n = slow_n if variant == "no init" or main is IGNORES_TERM else rec.repeat
-            results = [_stop_once(client, init + main, ready) for _ in range(n)]
+            results = [_stop_once(client, init + main, ready, grace=grace) for _ in range(n)]
             rec.add("init", f"{figure}: time", variant, "s", [r[0] for r in results])
             rec.add("init", f"{figure}: exit code", variant, "code", [r[1] for r in results])
     for figure, image in (("docker stop, stock image with its services", "boxwright/baseimage:latest"),
@@ -177,6 +179,7 @@ def _stop(rec: Recorder, client: docker.DockerClient) -> None:
         results = [_stop_once(client, None, ALL_SERVICES_UP, image=image) for _ in range(rec.repeat)]
         rec.add("init", f"{figure}: time", "my_init", "s", [r[0] for r in results],
                 note="budget 5 s" if image == STUBBORN_IMAGE else "")
+    rec.facts["docker stop grace"] = f"{grace} s"
         rec.add("init", f"{figure}: exit code", "my_init", "code", [r[1] for r in results])
 
 

@@ -1,0 +1,43 @@
+"""`invoke bench --quick` runs inside the suite so the benchmark code never rots.
+
+It reports numbers and asserts none of them: only that every variant ran and
+the results file holds every sample.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from boxwright.bench import run_bench
+from boxwright.bench_init import VARIANTS
+
+pytestmark = pytest.mark.image
+
+
+@pytest.fixture(scope="module")
+def results(baseimage):
+    path = run_bench(quick=True, only="init,image", echo=False)
+    yield json.loads(path.read_text())
+    path.unlink()
+
+
+def test_results_record_revision_and_samples(results):
+    assert results["quick"] is True
+    assert len(results["revision"]) == 40
+    assert results["metrics"]
+    for metric in results["metrics"]:
+        assert metric["n"] == len(metric["samples"])
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_init_variant_was_measured(results, variant):
+    figures = {m["name"] for m in results["metrics"] if m["variant"] == variant and m["samples"]}
+    assert "PID-1 RSS (with a main command)" in figures
+    assert "docker stop, idle main command: exit code" in figures
+
+
+def test_image_group_sizes(results):
+    names = {m["name"] for m in results["metrics"] if m["group"] == "image"}
+    assert {"image size, uncompressed", "base size, uncompressed", "no-op rebuild"} <= names
