@@ -179,8 +179,8 @@ def _stop(rec: Recorder, client: docker.DockerClient) -> None:
         results = [_stop_once(client, None, ALL_SERVICES_UP, image=image) for _ in range(rec.repeat)]
         rec.add("init", f"{figure}: time", "my_init", "s", [r[0] for r in results],
                 note="budget 5 s" if image == STUBBORN_IMAGE else "")
-    rec.facts["docker stop grace"] = f"{grace} s"
         rec.add("init", f"{figure}: exit code", "my_init", "code", [r[1] for r in results])
+    rec.facts["docker stop grace"] = f"{grace} s"
 
 
 def _start(rec: Recorder, client: docker.DockerClient) -> None:
