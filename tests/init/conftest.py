@@ -140,7 +140,17 @@ class Sandbox:
     def env(self, **extra: str) -> dict[str, str]:
         return {"PATH": HOST_PATH, "MY_INIT_ROOT": str(self.root), "OUT": str(self.out), **extra}
 
+    def backdate_service_dirs(self) -> None:
+        """runsvdir waits a second before it scans a directory changed within the last second;
+        the ones the tests just wrote are made to look old instead."""
+        for name in ("/etc/service", "/etc/early_service"):
+            path = self.path(name)
+            if path.is_dir():
+                past = time.time() - 60
+                os.utime(path, (past, past))
+
     def argv(self, args: tuple[str, ...]) -> list[str]:
+        self.backdate_service_dirs()
         return ["unshare", "--fork", "--pid", "--mount-proc", "--kill-child", str(MY_INIT), *args]
 
     def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
