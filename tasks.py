@@ -34,6 +34,18 @@ def build_image(c: Context, name: str = "baseimage", no_cache: bool = False) -> 
 
 
 @task(
+    name="build-box",
+    help={"name": "box definition under boxes/ (default: docker-host)"},
+)
+def build_box(c: Context, name: str = "docker-host") -> None:
+    """Build the Vagrant box boxes/<name>/ into dist/boxes/ and add it to the box's catalog."""
+    from boxwright.box import build_box as build
+
+    with user_errors():
+        build(name)
+
+
+@task(
     help={
         "k": "only run tests matching this pytest expression",
         "m": "only run tests with this pytest marker expression",
@@ -46,6 +58,15 @@ def test(c: Context, k: str = "", m: str = "", path: str = "tests") -> None:
 
     with user_errors():
         run_pytest(c, path=path, keyword=k, markers=m)
+
+
+@task(name="test-box", help={"box": "box definition under boxes/ (default: docker-host)"})
+def test_box(c: Context, box: str = "docker-host") -> None:
+    """Boot the newest built box with Vagrant (vagrant-libvirt), verify it with testinfra, destroy it."""
+    from boxwright.testing import run_pytest
+
+    with user_errors():
+        run_pytest(c, path="tests/vm", env={"BOXWRIGHT_TEST_BOX": box})
 
 
 @task(
@@ -62,4 +83,4 @@ def bench(c: Context, quick: bool = False, only: str = "") -> None:
         run_bench(quick=quick, only=only)
 
 
-ns = Collection(render, build_image, test, bench)
+ns = Collection(render, build_image, build_box, test, bench)

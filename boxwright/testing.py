@@ -21,9 +21,12 @@ def pytest_argv(path: str = "tests", keyword: str = "", markers: str = "") -> li
     return argv
 
 
-def run_pytest(c: Context, path: str = "tests", keyword: str = "", markers: str = "") -> None:
+def run_pytest(
+    c: Context, path: str = "tests", keyword: str = "", markers: str = "",
+    env: dict[str, str] | None = None,
+) -> None:
     """Run pytest from the project root; its exit code becomes the task's."""
     import shlex
 
     with c.cd(str(PROJECT_ROOT)):
-        c.run(shlex.join(pytest_argv(path, keyword, markers)), pty=False, echo=True)
+        c.run(shlex.join(pytest_argv(path, keyword, markers)), pty=False, echo=True, env=env or {})

@@ -1,0 +1,144 @@
+"""Boot a built box the way a user does (``vagrant box add`` + ``vagrant up``) and clean up after.
+
+Whatever happens — a failed check, Ctrl-C, a VM that never answers SSH — the
+VMs are destroyed, the box and its libvirt pool volume removed and the
+temporary Vagrant home deleted.  vagrant-libvirt caches base volumes by box
+name *and version*, so leaving one behind would make a rebuilt box silently
+boot the old disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from boxwright import PROJECT_ROOT
+from boxwright.errors import BoxwrightError
+from boxwright.render import render_template
+from boxwright.vagrant import Vagrant, VagrantError
+
+__all__ = ["BootedBox", "booted_box", "newest_version", "pool_volumes"]
+
+LIBVIRT_URI = "qemu:///system"
+WORK_DIR = PROJECT_ROOT / "build" / "test-box"
+
+
+@dataclass
+class BootedBox:
+    """Running VMs made from one box version, with an ssh-config file per VM."""
+
+    name: str
+    version: str
+    driver: str
+    root: Path
+    vagrant: Vagrant
+    ssh_configs: dict[str, Path] = field(default_factory=dict)
+    up_seconds: float = 0.0
+
+    def testinfra_spec(self, machine: str) -> str:
+        return f"paramiko://{machine}"
+
+    def ssh_argv(self, machine: str, *command: str) -> list[str]:
+        """An ``ssh`` command line that runs ``command`` on ``machine``."""
+        return ["ssh", "-F", str(self.ssh_configs[machine]), machine, *command]
+
+    def refresh_ssh_config(self, machine: str) -> Path:
+        """Ask Vagrant again (after a reload) and write a fresh ssh-config file."""
+        path = self.root / f"ssh-config-{machine}-{time.monotonic_ns()}"
+        path.write_text(self.vagrant.ssh_config(machine))
+        self.ssh_configs[machine] = path
+        return path
+
+    def serial_tail(self, machine: str, lines: int = 40) -> str:
+        log = self.root / f"{machine}-serial.log"
+        if not log.exists():
+            return "(no serial console output)"
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def newest_version(catalog: Path) -> tuple[str, str]:
+    """The box name and its newest version in a Vagrant catalog (``dist/boxes/<name>.json``)."""
+    try:
+        data = json.loads(catalog.read_text())
+        versions = [v["version"] for v in data["versions"]]
+        name = data["name"]
+    except FileNotFoundError:
+        raise BoxwrightError(f"{catalog}: no such catalog; build a box first (./kit build-box)") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise BoxwrightError(f"{catalog}: not a Vagrant box catalog ({error})") from None
+    if not versions:
+        raise BoxwrightError(f"{catalog}: the catalog lists no version")
+    newest = max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+    return name, newest
+
+
+def pool_volumes(name: str, version: str) -> list[str]:
+    """Volumes vagrant-libvirt created for this box version in the default pool."""
+    prefix = f"{name.replace('/', '-VAGRANTSLASH-')}_vagrant_box_image_{version}"
+    result = subprocess.run(
+        ["virsh", "-c", LIBVIRT_URI, "vol-list", "default"], capture_output=True, text=True
+    )
+    return [
+        line.split()[0] for line in result.stdout.splitlines()[2:]
+        if line.strip() and line.split()[0].startswith(prefix)
+    ]
+
+
+@contextlib.contextmanager
+def booted_box(
+    catalog: Path,
+    machines: tuple[str, ...] = ("default",),
+    driver: str = "kvm",
+    boot_timeout: int = 300,
+    echo: bool = True,
+) -> Iterator[BootedBox]:
+    """Add the catalog's newest box, boot ``machines`` from it, yield them, then remove everything."""
+    name, version = newest_version(catalog)
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="vms-", dir=WORK_DIR))
+    vagrant = Vagrant(root, env={"VAGRANT_HOME": str(root / "vagrant.d")}, echo=echo)
+    booted = BootedBox(name, version, driver, root, vagrant)
+    (root / "Vagrantfile").write_text(render_template("box/Vagrantfile.test.j2", {
+        "box": name, "version": version, "machines": machines, "driver": driver,
+        "serial_dir": str(root), "boot_timeout": boot_timeout,
+    }))
+    try:
+        vagrant.box_add(catalog)
+        started = time.monotonic()
+        try:
+            vagrant.up()
+        except VagrantError as error:
+            consoles = "\n".join(f"--- {m} serial console:\n{booted.serial_tail(m)}" for m in machines)
+            raise VagrantError(f"{error}\n{consoles}") from None
+        booted.up_seconds = time.monotonic() - started
+        for machine in machines:
+            booted.refresh_ssh_config(machine)
+        yield booted
+    finally:
+        _clean_up(booted, echo)
+
+
+def _clean_up(booted: BootedBox, echo: bool) -> None:
+    """Destroy, remove the box and its pool volumes, delete the temporary home; report what failed."""
+    problems = []
+    with contextlib.suppress(VagrantError):
+        booted.vagrant.destroy()
+    for volume in pool_volumes(booted.name, booted.version):
+        result = subprocess.run(
+            ["virsh", "-c", LIBVIRT_URI, "vol-delete", "--pool", "default", volume],
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            problems.append(f"vol-delete {volume}: {result.stderr.strip()}")
+    shutil.rmtree(booted.root, ignore_errors=True)
+    if echo:
+        print(f"test-box: cleaned up {booted.name} {booted.version}", flush=True)
+    if problems:
+        raise BoxwrightError("cleanup failed: " + "; ".join(problems))

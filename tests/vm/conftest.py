@@ -1,0 +1,56 @@
+"""Boot the newest docker-host box twice with real Vagrant (vagrant-libvirt) for the VM checks.
+
+Two VMs come from the same box so the tests can prove each gets its own
+machine-id and SSH host keys.  Everything is destroyed and removed afterwards,
+whatever happens (see boxwright.testbox).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import testinfra
+
+from boxwright import PROJECT_ROOT
+from boxwright.accel import detect_accel
+from boxwright.box_definition import load_box
+from boxwright.testbox import booted_box
+
+BOX = os.environ.get("BOXWRIGHT_TEST_BOX", "docker-host")
+MACHINES = ("one", "two")
+
+
+@pytest.fixture(scope="session")
+def box_definition():
+    return load_box(BOX)
+
+
+@pytest.fixture(scope="session")
+def catalog(box_definition) -> Path:
+    """The box catalog; built first when this checkout has none."""
+    path = PROJECT_ROOT / "dist" / "boxes" / f"{BOX}.json"
+    if not path.is_file():
+        from boxwright.box import build_box
+
+        build_box(BOX)
+    return path
+
+
+@pytest.fixture(scope="session")
+def vms(catalog):
+    accel = detect_accel()
+    with booted_box(catalog, machines=MACHINES, driver=accel.libvirt_driver) as booted:
+        print(f"test-box: {booted.name} {booted.version} up in {booted.up_seconds:.1f} s ({accel.name})")
+        yield booted
+
+
+@pytest.fixture(scope="session")
+def host(vms):
+    return testinfra.get_host(vms.testinfra_spec("one"), ssh_config=str(vms.ssh_configs["one"]))
+
+
+@pytest.fixture(scope="session")
+def other_host(vms):
+    return testinfra.get_host(vms.testinfra_spec("two"), ssh_config=str(vms.ssh_configs["two"]))
