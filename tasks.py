@@ -83,4 +83,59 @@ def bench(c: Context, quick: bool = False, only: str = "") -> None:
         run_bench(quick=quick, only=only)
 
 
-ns = Collection(render, build_image, build_box, test, bench)
+@task(
+    help={
+        "registry": "registry to push to, HOST:PORT (e.g. 127.0.0.1:5000)",
+        "image": "image definition under images/ (default: baseimage)",
+        "insecure": "the registry speaks plain HTTP (dockerd must list it in insecure-registries)",
+        "latest": "also move the 'latest' tag (default; --no-latest leaves it alone)",
+    },
+)
+def publish(c: Context, registry: str, image: str = "baseimage", insecure: bool = False,
+            latest: bool = True) -> None:
+    """Push boxwright/<image> to <registry>/boxwright/<image> as <version>-<rev>, <version>, latest."""
+    from boxwright.publish import publish_definition
+
+    with user_errors():
+        publish_definition(image, registry, insecure=insecure, latest=latest)
+
+
+@task(
+    help={
+        "image": "image definition under images/ (default: baseimage)",
+        "all": "every definition under images/; keeps going and lists the failures at the end",
+        "registry": "publish to HOST:PORT when every image test passed (default: build and test only)",
+        "insecure": "the registry speaks plain HTTP (dockerd must list it in insecure-registries)",
+        "latest": "also move the 'latest' tag (default; --no-latest leaves it alone)",
+        "tests": "comma-separated test paths to take the image tests from (default: tests)",
+        "k": "only run the image tests matching this pytest expression",
+    },
+)
+def ci(c: Context, image: str = "", all: bool = False, registry: str = "", insecure: bool = False,
+       latest: bool = True, tests: str = "tests", k: str = "") -> None:
+    """Build -> image tests -> publish (only if every test passed); reports in build/ci/."""
+    from boxwright.ci import run_ci
+
+    with user_errors():
+        names = None if all else [image or "baseimage"]
+        run_ci(names, registry=registry or None, insecure=insecure, latest=latest,
+               tests=tests.split(","), keyword=k)
+
+
+@task(
+    help={
+        "port": "port to listen on, on 127.0.0.1 (default: 5000)",
+        "root": "directory for its config and storage (default: build/registry)",
+    },
+)
+def registry(c: Context, port: int = 5000, root: str = "build/registry") -> None:
+    """Run a local docker-registry on 127.0.0.1:<port> until Ctrl-C (a target for --registry)."""
+    from pathlib import Path
+
+    from boxwright.registry import LocalRegistry
+
+    with user_errors():
+        LocalRegistry(Path(root).resolve(), port=port).serve_forever()
+
+
+ns = Collection(render, build_image, build_box, test, bench, publish, ci, registry)

@@ -19,8 +19,9 @@ from boxwright.base import HASH_LABEL, base_image, ensure_base, human_size
 from boxwright.definitions import IMAGES_DIR, ImageDefinition, load_image
 from boxwright.engine import docker_client
 from boxwright.errors import BuildError, EngineError
-from boxwright.provenance import oci_labels, source_date_epoch
+from boxwright.provenance import INPUT_LABEL, input_hash, oci_labels, source_date_epoch, tree_hash
 from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
+from boxwright.sbom import attach_sbom
 
 __all__ = ["BuildResult", "build_image", "image_repository", "render_context", "render_image"]
 
@@ -92,8 +93,12 @@ def build_image(
     no_cache: bool = False,
     images_dir: Path = IMAGES_DIR,
     echo: bool = True,
+    repository: str | None = None,
 ) -> BuildResult:
-    """Ensure the base, render, build and tag ``boxwright/<name>:<version>`` and ``:latest``."""
+    """Ensure the base, render, build and tag ``boxwright/<name>:<version>`` and ``:latest``.
+
+    ``repository`` tags elsewhere (benchmarks build copies without touching the real tags).
+    """
     started = time.monotonic()
     definition = load_image(name, images_dir)
     client = docker_client()
@@ -102,11 +107,16 @@ def build_image(
         base_labels = {HASH_LABEL: base.digest}
     else:
         base_labels = {}
-    context = render_image(definition)
-    repository = image_repository(name)
+    context_dir = BUILD_DIR / (repository.replace("/", "_") if repository else name)
+    repository = repository or image_repository(name)
+    context = render_image(definition, context_dir)
     tags = (f"{repository}:{definition.version}", f"{repository}:latest")
-    labels = oci_labels(name, definition.version, {**definition.labels, **base_labels})
+    inputs = {**definition.labels, **base_labels}
+    inputs[INPUT_LABEL] = input_hash({"context": tree_hash(context), "labels": inputs})
+    labels = oci_labels(name, definition.version, inputs)
     image_id = _stream_build(client, context, tags[0], labels, no_cache, echo)
+    # The SBOM goes on before any test runs: the tested image is the published one.
+    image_id = attach_sbom(client, image_id, repository, definition.version, tags[0])
     image = client.images.get(image_id)
     for tag in tags[1:]:
         image.tag(tag)

@@ -11,19 +11,29 @@ import functools
 import hashlib
 import json
 import os
+import stat
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from boxwright import PROJECT_ROOT
 
 __all__ = [
+    "DIRTY_LABEL",
+    "INPUT_LABEL",
     "git_dirty",
     "git_revision",
     "input_hash",
     "oci_labels",
     "source_date_epoch",
     "source_url",
+    "tree_hash",
 ]
+
+#: The hash of everything an image was built from (its rendered context and labels).
+INPUT_LABEL = "io.boxwright.input-hash"
+#: "true" when the checkout had uncommitted changes to tracked files at build time.
+DIRTY_LABEL = "io.boxwright.source.dirty"
 
 
 def _git(*args: str) -> str:
@@ -66,6 +76,22 @@ def input_hash(inputs: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def tree_hash(root: Path) -> str:
+    """A sha256 over a directory's paths, file types, modes, contents and link targets (not mtimes)."""
+    entries = []
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        relative = path.relative_to(root).as_posix()
+        if stat.S_ISLNK(info.st_mode):
+            entries.append((relative, "link", os.readlink(path)))
+        elif stat.S_ISDIR(info.st_mode):
+            entries.append((relative, "dir", oct(stat.S_IMODE(info.st_mode))))
+        else:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            entries.append((relative, oct(stat.S_IMODE(info.st_mode)), digest))
+    return input_hash(entries)
+
+
 def oci_labels(title: str, version: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The org.opencontainers.image.* labels every boxwright image carries."""
     created = datetime.datetime.fromtimestamp(source_date_epoch(), datetime.UTC)
@@ -75,6 +101,7 @@ def oci_labels(title: str, version: str, extra: dict[str, str] | None = None) ->
         "org.opencontainers.image.created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "org.opencontainers.image.revision": git_revision(),
         "org.opencontainers.image.source": source_url(),
+        DIRTY_LABEL: "true" if git_dirty() else "false",
     }
     labels.update(extra or {})
     return labels

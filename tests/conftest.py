@@ -17,7 +17,10 @@ import docker.models.containers
 import pytest
 import testinfra
 
+from boxwright.ci import image_under_test
+from boxwright.definitions import ImageDefinition, load_image
 from boxwright.engine import docker_client
+from boxwright.errors import EngineError
 from boxwright.image import BuildResult, build_image
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -49,17 +52,34 @@ def image_builder(built_images: dict[str, BuildResult]) -> Callable[[str], str]:
 
 
 @pytest.fixture(scope="session")
+def image_definition() -> ImageDefinition:
+    """The definition the image tests check: baseimage, or the one ``./kit ci`` names."""
+    return load_image(image_under_test()[0])
+
+
+@pytest.fixture(scope="session")
 def baseimage(image_builder: Callable[[str], str]) -> str:
-    """The stock image, built from images/baseimage/ (a cache hit when nothing changed)."""
-    return image_builder("baseimage")
+    """The image under test: built from its definition (a cache hit when nothing changed),
+    or under ``./kit ci`` the exact image it built and will publish (docs/ci.md)."""
+    name, image_id = image_under_test()
+    return image_id or image_builder(name)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_leaked_containers() -> Iterator[None]:
+    """Remove labelled containers this session left (not those of an enclosing ``ci`` session)."""
+
+    def labelled() -> list[docker.models.containers.Container]:
+        with contextlib.suppress(docker.errors.DockerException, EngineError):
+            return docker_client().containers.list(all=True, filters={"label": TEST_LABEL})
+        return []
+
+    before = {c.id for c in labelled()}
     yield
     with contextlib.suppress(docker.errors.DockerException):
-        for container in docker_client().containers.list(all=True, filters={"label": TEST_LABEL}):
-            container.remove(force=True)
+        for container in labelled():
+            if container.id not in before:
+                container.remove(force=True)
 
 
 @pytest.fixture

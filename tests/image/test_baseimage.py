@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from boxwright.ci import image_under_test
 from boxwright.definitions import load_image
 from boxwright.provenance import git_revision
+
+#: baseimage, or the definition ``./kit ci`` is testing (e.g. baseimage-bookworm).
+DEFINITION = load_image(image_under_test()[0])
 
 pytestmark = pytest.mark.image
 
@@ -28,10 +32,10 @@ def test_runs_a_shell(engine, baseimage):
 
 def test_os_is_the_defined_suite(host):
     assert host.system_info.distribution == "debian"
-    assert host.file("/etc/os-release").contains("trixie")
+    assert host.file("/etc/os-release").contains(DEFINITION.suite)
 
 
-@pytest.mark.parametrize("package", load_image("baseimage").packages)
+@pytest.mark.parametrize("package", DEFINITION.packages)
 def test_defined_packages_installed(host, package):
     assert host.package(package).is_installed
 
@@ -61,8 +65,8 @@ def test_dpkg_filters_stay_for_later_installs(host):
 
 def test_oci_labels(engine, baseimage):
     labels = engine.images.get(baseimage).labels
-    assert labels["org.opencontainers.image.title"] == "baseimage"
-    assert labels["org.opencontainers.image.version"] == load_image("baseimage").version
+    assert labels["org.opencontainers.image.title"] == DEFINITION.name
+    assert labels["org.opencontainers.image.version"] == DEFINITION.version
     assert labels["org.opencontainers.image.revision"] == git_revision()
     assert labels["org.opencontainers.image.created"].endswith("Z")
     assert labels["org.opencontainers.image.source"]
@@ -70,5 +74,5 @@ def test_oci_labels(engine, baseimage):
 
 
 def test_version_and_latest_tags_match(engine, baseimage):
-    version = load_image("baseimage").version
-    assert engine.images.get(f"boxwright/baseimage:{version}").id == engine.images.get(baseimage).id
+    version = DEFINITION.version
+    assert engine.images.get(f"boxwright/{DEFINITION.name}:{version}").id == engine.images.get(baseimage).id

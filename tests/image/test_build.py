@@ -17,8 +17,8 @@ from boxwright.image import build_image
 pytestmark = pytest.mark.image
 
 
-def test_second_build_is_a_cache_hit(baseimage, engine):
-    result = build_image("baseimage", echo=False)
+def test_second_build_is_a_cache_hit(baseimage, image_definition, engine):
+    result = build_image(image_definition.name, echo=False)
     assert engine.images.get(baseimage).id == result.image_id
 
 

@@ -1,0 +1,262 @@
+"""Push a built image to a registry under its release tags, with the Docker SDK.
+
+Tags come from the image's own provenance labels, never from the checkout, so
+an image is published under the commit it was built from:
+
+* ``<version>-<revision>``: the definition's version and the first 12 hex digits
+  of the commit; a build from a dirty tree gets ``-dirty-<input hash[:8]>`` appended;
+* ``<version>`` and ``latest``: floating tags (``latest`` can be left out).
+
+A push that fails leaves no ``HOST:PORT/boxwright/NAME`` tag behind locally.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+
+from boxwright.engine import docker_client
+from boxwright.errors import PublishError
+from boxwright.provenance import DIRTY_LABEL, INPUT_LABEL
+
+__all__ = [
+    "NAMESPACE",
+    "Pushed",
+    "is_transient",
+    "publish",
+    "publish_definition",
+    "registry_auth_from_env",
+    "registry_repository",
+    "release_tags",
+    "revision_tag",
+    "with_retries",
+]
+
+NAMESPACE = "boxwright"
+VERSION_LABEL = "org.opencontainers.image.version"
+REVISION_LABEL = "org.opencontainers.image.revision"
+USERNAME_ENV, PASSWORD_ENV = "BOXWRIGHT_REGISTRY_USERNAME", "BOXWRIGHT_REGISTRY_PASSWORD"
+#: Failures worth another try: the network or the registry hiccuped.
+_TRANSIENT = ("timeout", "timed out", "connection reset", "broken pipe", "eof", "500 internal",
+              "502", "503", "504", "toomanyrequests", "too many requests", "temporar")
+_HINTS = (
+    (("no basic auth", "unauthorized", "authentication required", "denied"),
+     f"the registry wants credentials: set {USERNAME_ENV} and {PASSWORD_ENV} or run docker login"),
+    (("http response to https client",),
+     "the registry speaks plain HTTP: add it to dockerd's insecure-registries and pass --insecure"),
+    (("x509", "certificate", "tls"), "the registry's TLS certificate is not trusted by dockerd"),
+    (("connection refused", "no such host", "no route to host"), "is a registry listening there?"),
+)
+
+#: Per-layer states not worth a line of output.
+_QUIET = ("", "Preparing", "Waiting")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """One tag the registry accepted, and the manifest digest it stored."""
+
+    reference: str
+    digest: str
+    size: int
+
+
+def revision_tag(labels: Mapping[str, str]) -> str:
+    """``<version>-<12 hex of the commit>``, plus ``-dirty-<input hash[:8]>`` for a dirty build."""
+    try:
+        version, revision = labels[VERSION_LABEL], labels[REVISION_LABEL]
+    except KeyError as missing:
+        raise PublishError(f"the image has no {missing} label: was it built by boxwright?") from None
+    tag = f"{version}-{revision[:12]}"
+    if labels.get(DIRTY_LABEL) == "true":
+        tag += f"-dirty-{labels.get(INPUT_LABEL, 'unknown')[:8]}"
+    return tag
+
+
+def release_tags(labels: Mapping[str, str], *, latest: bool = True) -> list[str]:
+    """The tags to publish, the immutable one first: revision, version, latest."""
+    tags = [revision_tag(labels), labels[VERSION_LABEL]]
+    return [*tags, "latest"] if latest else tags
+
+
+def registry_repository(registry: str, name: str) -> str:
+    """``HOST:PORT/boxwright/NAME``."""
+    return f"{registry.rstrip('/')}/{NAMESPACE}/{name}"
+
+
+def registry_auth_from_env() -> dict[str, str] | None:
+    """Credentials from BOXWRIGHT_REGISTRY_USERNAME/PASSWORD (CI secrets), if both are set."""
+    user, password = os.environ.get(USERNAME_ENV, ""), os.environ.get(PASSWORD_ENV, "")
+    return {"username": user, "password": password} if user and password else None
+
+
+def is_transient(message: str) -> bool:
+    """True for failures a retry may fix; auth, TLS and unreachable hosts are not."""
+    text = message.lower()
+    if any(word in text for words, _ in _HINTS for word in words):
+        return False
+    return any(word in text for word in _TRANSIENT)
+
+
+def with_retries(
+    attempt: Callable[[], T], *, retries: int = 3, delay: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep, say: Callable[[str], None] = print,
+) -> T:
+    """Call ``attempt``; retry a transient PublishError up to ``retries`` times, backing off."""
+    for number in range(retries + 1):
+        try:
+            return attempt()
+        except PublishError as error:
+            if number == retries or not is_transient(str(error)):
+                raise
+            say(f"transient failure ({error}); retry {number + 1} of {retries} in {delay:.0f} s")
+            sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+def publish(
+    image: str,
+    name: str,
+    registry: str,
+    *,
+    latest: bool = True,
+    insecure: bool = False,
+    auth: dict[str, str] | None = None,
+    retries: int = 3,
+    echo: bool = True,
+) -> list[Pushed]:
+    """Push local ``image`` as ``REGISTRY/boxwright/NAME`` under its release tags; return the digests."""
+    client = docker_client()
+    try:
+        local = client.images.get(image)
+    except docker.errors.ImageNotFound:
+        hint = f"build it first: ./kit build-image --name {name}"
+        raise PublishError(f"no local image {image} ({hint})") from None
+    _check_transport(client, registry, insecure)
+    repository = registry_repository(registry, name)
+    tags = release_tags(local.labels, latest=latest)
+    previous = {tag: _image_id(client, f"{repository}:{tag}") for tag in tags}
+    credentials = auth or registry_auth_from_env()
+    say: Callable[[str], None] = print if echo else (lambda _: None)
+    pushed: list[Pushed] = []
+    try:
+        for tag in tags:
+            local.tag(repository, tag)
+        for tag in tags:
+            pushed.append(with_retries(
+                lambda tag=tag: _push(client, repository, tag, credentials, echo), retries=retries, say=say,
+            ))
+    except BaseException as error:
+        _restore_tags(client, repository, previous)
+        if isinstance(error, PublishError) and pushed:
+            done = ", ".join(p.reference.rsplit(":", 1)[1] for p in pushed)
+            raise PublishError(f"{error} (already in the registry: {done})") from None
+        raise
+    if echo:
+        for item in pushed:
+            print(f"pushed {item.reference} {item.digest}", flush=True)
+    return pushed
+
+
+def _push(client: docker.DockerClient, repository: str, tag: str,
+          auth: dict[str, str] | None, echo: bool) -> Pushed:
+    """One ``docker push``, printing each layer's state changes; errors become one line."""
+    reference = f"{repository}:{tag}"
+    seen: set[tuple[str, str]] = set()
+    result: dict[str, Any] = {}
+    if echo:
+        print(f"pushing {reference}", flush=True)
+    try:
+        for chunk in client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth):
+            if "error" in chunk:
+                raise PublishError(_one_line(reference, chunk["error"]))
+            if "aux" in chunk and "Digest" in chunk["aux"]:
+                result = chunk["aux"]
+            layer, status = chunk.get("id", ""), chunk.get("status", "")
+            if echo and layer and status not in _QUIET and (layer, status) not in seen:
+                seen.add((layer, status))
+                print(f"  {layer}: {status}", flush=True)
+    except docker.errors.APIError as error:
+        raise PublishError(_one_line(reference, str(error.explanation or error))) from None
+    if not result:
+        raise PublishError(f"push of {reference} ended without a digest")
+    return Pushed(reference, result["Digest"], int(result.get("Size", 0)))
+
+
+def _one_line(reference: str, message: str) -> str:
+    """``push of REF refused: <first line>`` plus a hint when the cause is recognisable."""
+    first = message.strip().splitlines()[0] if message.strip() else "no reason given"
+    hint = next((h for words, h in _HINTS if any(w in first.lower() for w in words)), "")
+    return f"push of {reference} refused: {first}" + (f" ({hint})" if hint else "")
+
+
+def _check_transport(client: docker.DockerClient, registry: str, insecure: bool) -> None:
+    """``--insecure`` must match dockerd's view; plain HTTP off loopback needs ``--insecure``."""
+    config = client.info().get("RegistryConfig") or {}
+    host = registry.rsplit(":", 1)[0].strip("[]")
+    engine_insecure = _engine_insecure(config, registry, host)
+    if insecure and not engine_insecure:
+        raise PublishError(
+            f"--insecure: dockerd would still use HTTPS for {registry}: add it to \"insecure-registries\" "
+            "in /etc/docker/daemon.json and restart dockerd"
+        )
+    if engine_insecure and not insecure and not _is_loopback(host):
+        raise PublishError(f"dockerd talks plain HTTP to {registry}: pass --insecure to publish there anyway")
+
+
+def _engine_insecure(config: Mapping[str, Any], registry: str, host: str) -> bool:
+    index = (config.get("IndexConfigs") or {}).get(registry)
+    if index is not None:
+        return not index.get("Secure", True)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr) for cidr in config.get("InsecureRegistryCIDRs") or [])
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _image_id(client: docker.DockerClient, reference: str) -> str | None:
+    try:
+        return str(client.images.get(reference).id)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _restore_tags(client: docker.DockerClient, repository: str, previous: Mapping[str, str | None]) -> None:
+    """Put the registry-prefixed tags back as they were before this publish."""
+    for tag, old_id in previous.items():
+        reference = f"{repository}:{tag}"
+        if old_id is not None:
+            client.images.get(old_id).tag(repository, tag)
+        elif _image_id(client, reference) is not None:
+            client.images.remove(reference, noprune=True)
+
+
+def publish_definition(name: str, registry: str, **options: Any) -> list[Pushed]:
+    """Publish the local ``boxwright/NAME:<version>`` that ``build-image`` made from ``images/NAME``."""
+    from boxwright.definitions import load_image
+    from boxwright.image import image_repository
+
+    if not registry:
+        raise PublishError("no registry given: pass --registry HOST:PORT")
+    definition = load_image(name)
+    return publish(f"{image_repository(name)}:{definition.version}", name, registry, **options)

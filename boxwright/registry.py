@@ -1,0 +1,178 @@
+"""A local distribution registry (Debian's ``docker-registry``) and a small read-only client.
+
+Tests start one on 127.0.0.1 on a free port; ``./kit registry`` starts one by
+hand.  dockerd talks plain HTTP to registries in 127.0.0.0/8 (its default
+``insecure-registries``), so no TLS set-up is needed for a loopback registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from boxwright.errors import EngineError, ToolMissing
+
+__all__ = [
+    "MANIFEST_TYPES",
+    "LocalRegistry",
+    "free_port",
+    "htpasswd_line",
+    "manifest_digest",
+    "registry_config",
+    "repository_tags",
+]
+
+REGISTRY_BINARY = "docker-registry"
+#: What a pull asks for; the registry answers with the digest of what it stores.
+MANIFEST_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def htpasswd_line(user: str, password: str) -> str:
+    """An htpasswd entry in the only format the registry accepts (bcrypt)."""
+    import bcrypt  # a paramiko dependency, so always installed
+
+    return f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=6)).decode()}\n"
+
+
+def registry_config(address: str, storage: Path, htpasswd: Path | None = None) -> dict[str, Any]:
+    """The registry's configuration (written as JSON, which its YAML parser reads)."""
+    config: dict[str, Any] = {
+        "version": 0.1,
+        "log": {"level": "warn", "accesslog": {"disabled": True}},
+        "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
+        "http": {"addr": address, "secret": "boxwright-local-registry"},
+    }
+    if htpasswd is not None:
+        config["auth"] = {"htpasswd": {"realm": "boxwright", "path": str(htpasswd)}}
+    return config
+
+
+@dataclass
+class LocalRegistry:
+    """A ``docker-registry serve`` process with its storage under ``root``.
+
+    >>> with LocalRegistry(tmp_path) as registry:
+    ...     registry.address  # '127.0.0.1:40123'
+    """
+
+    root: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    users: Mapping[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "registry.log"
+
+    def argv(self) -> list[str]:
+        return [REGISTRY_BINARY, "serve", str(self.root / "config.yml")]
+
+    def start(self, timeout: float = 20.0) -> LocalRegistry:
+        """Write the config, start the registry, wait until ``/v2/`` answers."""
+        if shutil.which(REGISTRY_BINARY) is None:
+            raise ToolMissing(REGISTRY_BINARY, "docker-registry")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port(self.host)
+        htpasswd = None
+        if self.users:
+            htpasswd = self.root / "htpasswd"
+            htpasswd.write_text("".join(htpasswd_line(u, p) for u, p in self.users.items()))
+        config = registry_config(self.address, self.root / "data", htpasswd)
+        (self.root / "config.yml").write_text(json.dumps(config, indent=2) + "\n")
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            with contextlib.suppress(OSError):
+                _request(f"http://{self.address}/v2/", timeout=1)
+                return self
+            time.sleep(0.1)
+        tail = self.log.read_text(errors="replace").strip().splitlines()[-5:]
+        self.stop()
+        raise EngineError(f"docker-registry did not come up on {self.address}: {' | '.join(tail)}")
+
+    def stop(self) -> None:
+        """Stop the registry (SIGTERM, then SIGKILL after 10 s)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> LocalRegistry:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Start, say where, then wait until the registry exits or Ctrl-C."""
+        self.start()
+        assert self.process is not None
+        print(f"registry on {self.address} (storage {self.root / 'data'}, log {self.log}); "
+              "Ctrl-C stops it", flush=True)
+        try:
+            self.process.wait()
+        finally:
+            self.stop()
+
+
+def _request(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None,
+             timeout: float = 10) -> tuple[int, Mapping[str, str], bytes]:
+    """One HTTP request; any status (401 and 404 included) is an answer, not an error."""
+    request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def manifest_digest(address: str, repository: str, tag: str) -> str | None:
+    """The digest the registry serves for ``repository:tag`` (None if it has no such tag)."""
+    status, headers, _ = _request(
+        f"http://{address}/v2/{repository}/manifests/{tag}", method="HEAD",
+        headers={"Accept": ", ".join(MANIFEST_TYPES)},
+    )
+    return headers.get("Docker-Content-Digest") if status == 200 else None
+
+
+def repository_tags(address: str, repository: str) -> list[str]:
+    """The tags the registry holds for ``repository`` ([] if it never saw it)."""
+    status, _, body = _request(f"http://{address}/v2/{repository}/tags/list")
+    if status != 200:
+        return []
+    return sorted(json.loads(body).get("tags") or [])
+
