@@ -1,0 +1,174 @@
+"""my_init as PID 1 of the built image (Docker SDK + testinfra's docker:// backend)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+
+import pytest
+
+pytestmark = pytest.mark.image
+
+TEST_LABEL = "io.boxwright.test"
+STUBBORN = """#!/bin/sh
+trap '' TERM
+sleep 1000 &
+while :; do sleep 1; done
+"""
+ORPHANS = r"""
+i=0
+while [ $i -lt 1000 ]; do (sleep 0.2 &); i=$((i + 1)); done
+sleep 1.2
+cat /proc/[0-9]*/stat 2>/dev/null | grep -c ') Z ' || true
+"""
+
+
+def tar_of(files: dict[str, tuple[str, int]]) -> bytes:
+    """A tar archive of {path: (text, mode)}, for put_archive at /."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path, (text, mode) in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time()) - 60
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def container_with(engine, baseimage):
+    """`container_with(files, command=None, **kwargs)`: create, add files, start."""
+    made = []
+
+    def make(files=None, command=None, **kwargs):
+        kwargs.setdefault("labels", {TEST_LABEL: "1"})
+        container = engine.containers.create(baseimage, command, **kwargs)
+        made.append(container)
+        if files:
+            assert container.put_archive("/", tar_of(files))
+        container.start()
+        return container
+
+    yield make
+    for container in made:
+        container.remove(force=True)
+
+
+def wait_ready(container, timeout=20):
+    """Wait until my_init (re-executed from its bytecode, signals blocked) is PID 1."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = container.exec_run(["cat", "/proc/1/cmdline"])
+        if b"my_init.pyc" in result.output:
+            return
+        time.sleep(0.05)
+    raise AssertionError(container.logs().decode())
+
+
+def timed_stop(container, grace=10):
+    start = time.monotonic()
+    container.stop(timeout=grace)
+    seconds = time.monotonic() - start
+    container.reload()
+    return container.attrs["State"]["ExitCode"], seconds
+
+
+def rss_kb(container, pid=1):
+    status = container.exec_run(["cat", f"/proc/{pid}/status"]).output.decode()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+
+
+def test_docker_stop_of_the_stock_image_exits_0_quickly(container_with):
+    container = container_with()
+    wait_ready(container)
+    code, seconds = timed_stop(container)
+    print(f"docker stop of the stock image: {seconds:.2f}s")
+    assert code == 0, container.logs().decode()
+    assert seconds < 5  # the default shutdown budget; Docker's own grace is 10 s
+
+
+def test_term_ignoring_service_is_killed_within_the_budget(container_with):
+    files = {"/etc/service/stubborn/run": (STUBBORN, 0o755)}
+    container = container_with(files, environment={"MY_INIT_SHUTDOWN_BUDGET": "3"})
+    wait_ready(container)
+    time.sleep(1)  # let runsv start the service
+    code, seconds = timed_stop(container)
+    print(f"docker stop with a TERM-ignoring service (budget 3 s): {seconds:.2f}s")
+    logs = container.logs().decode()
+    assert code == 0, logs
+    assert seconds < 3 + 1.5
+    assert "service stubborn did not stop in time; frozen-process report" in logs
+    assert "cmdline 'sleep 1000'" in logs
+
+
+def test_pid1_rss_is_close_to_a_bare_python(container_with):
+    init = container_with()
+    bare = container_with(command=["python3", "-c", "import time; time.sleep(600)"])
+    wait_ready(init)
+    time.sleep(1)
+    mine, baseline = rss_kb(init), rss_kb(bare)
+    print(f"PID 1 RSS: my_init {mine} kB, bare python3 {baseline} kB, +{mine - baseline} kB")
+    assert mine - baseline <= 1536
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("exit 0", 0),
+        ("exit 1", 1),
+        ("exit 255", 255),
+        ("kill -s TERM $$", 143),
+        ("kill -s KILL $$", 137),
+        ("exec no-such-command", 127),
+        ("exec /etc/passwd", 126),
+    ],
+)
+def test_exit_codes(container_with, command, expected):
+    container = container_with(command=["/sbin/my_init", "--", "sh", "-c", command])
+    assert container.wait(timeout=30)["StatusCode"] == expected
+
+
+@pytest.mark.parametrize(("main", "expected"), [(["no-such-command"], 127), (["/etc/passwd"], 126)])
+def test_main_command_not_found_or_not_executable(container_with, main, expected):
+    container = container_with(command=["/sbin/my_init", "--", *main])
+    assert container.wait(timeout=30)["StatusCode"] == expected
+    assert "main command" in container.logs().decode()
+
+
+def test_docker_stop_with_a_main_command(container_with):
+    container = container_with(command=["/sbin/my_init", "--", "sleep", "1000"])
+    wait_ready(container)
+    code, seconds = timed_stop(container)
+    assert code == 143
+    assert seconds < 5
+
+
+def test_orphans_are_reaped(container_with):
+    container = container_with(command=["/sbin/my_init", "--quiet", "--", "sh", "-c", ORPHANS])
+    assert container.wait(timeout=60)["StatusCode"] == 0
+    assert container.logs(stderr=False).decode().strip() == "0"
+
+
+def test_critical_service_exit_code(container_with):
+    files = {
+        "/etc/service/batch/run": ("#!/bin/sh\nsleep 1\nexit 42\n", 0o755),
+        "/etc/service/batch/critical": ("", 0o644),
+    }
+    container = container_with(files)
+    assert container.wait(timeout=30)["StatusCode"] == 42
+
+
+def test_environment_export(container_with, host_of):
+    value = "it's $HOME \\o/ ünïcode\nsecond line"
+    container = container_with(environment={"GREETING": value})
+    wait_ready(container)
+    host = host_of(container)
+    directory = host.file("/etc/container_environment")
+    assert (directory.mode, directory.user, directory.group) == (0o700, "root", "root")
+    for path in ("/etc/container_environment.sh", "/etc/container_environment.json"):
+        exported = host.file(path)
+        assert (exported.mode, exported.user, exported.group) == (0o640, "root", "docker_env")
+    assert host.file("/etc/container_environment/GREETING").content_string == value
+    login = container.exec_run(["bash", "-lc", 'printf "%s" "$GREETING"'], environment={"GREETING": ""})
+    assert login.output.decode() == value
