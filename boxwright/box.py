@@ -1,0 +1,311 @@
+"""Build a Vagrant box from ``boxes/<name>/``: rootfs, customise, disk, package, catalog.
+
+Each stage prints a progress line and its duration, writes to a temporary path
+and renames it into place, so a failure or Ctrl-C leaves the previous outputs
+and no half-written box.  The stages' figures (durations, sizes, accelerator)
+go to ``build.json`` beside the box for ``invoke bench``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from boxwright import PROJECT_ROOT, __version__
+from boxwright.accel import Accel, detect_accel
+from boxwright.atomic import atomic_dir, atomic_file, remove_stale_temporaries
+from boxwright.box_definition import BOXES_DIR, BoxDefinition, load_box
+from boxwright.catalog import (
+    add_version,
+    build_version,
+    provider_entry,
+    read_catalog,
+    sha256_file,
+    write_catalog,
+)
+from boxwright.disk import compress_argv, create_argv, disk_layout, guestfish_script, run_guestfish
+from boxwright.errors import BuildError, ToolMissing
+from boxwright.provenance import git_dirty, git_revision, source_date_epoch
+from boxwright.render import render_template
+from boxwright.rootfs import mmdebstrap_argv, render_overlay, template_context
+
+__all__ = [
+    "DIST_DIR",
+    "BoxResult",
+    "box_file_name",
+    "build_box",
+    "catalog_path",
+    "metadata",
+    "render_vagrantfile",
+]
+
+DIST_DIR = PROJECT_ROOT / "dist" / "boxes"
+WORK_DIR = PROJECT_ROOT / "build" / "boxes"
+PROVIDER = "libvirt"
+#: Tools a box build runs, and the Debian package of each.
+TOOLS = {
+    "mmdebstrap": "mmdebstrap",
+    "guestfish": "libguestfs-tools",
+    "qemu-img": "qemu-utils",
+    "qemu-system-x86_64": "qemu-system-x86",
+}
+#: A box build needs about this much room in build/ and dist/ (rootfs, disk, box).
+MIN_FREE_BYTES = 4 * 10**9
+STAGES = 5
+
+
+@dataclass
+class BoxResult:
+    """What a build produced and what it cost."""
+
+    name: str
+    version: str
+    box: Path
+    catalog: Path
+    accel: str
+    stages: dict[str, float] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+def box_file_name(box: BoxDefinition) -> str:
+    return f"{box.name}-{PROVIDER}.box"
+
+
+def catalog_path(box: BoxDefinition, dist: Path = DIST_DIR) -> Path:
+    return dist / f"{box.name}.json"
+
+
+def metadata(box: BoxDefinition) -> dict[str, Any]:
+    """vagrant-libvirt's ``metadata.json``: the disk format and its size in whole GB."""
+    return {"provider": PROVIDER, "format": "qcow2", "virtual_size": box.disk_gb}
+
+
+def render_vagrantfile(box: BoxDefinition, version: str) -> str:
+    return render_template("box/Vagrantfile.j2", template_context(box, version))
+
+
+def build_box(
+    name: str,
+    *,
+    boxes_dir: Path = BOXES_DIR,
+    dist: Path = DIST_DIR,
+    work: Path = WORK_DIR,
+    echo: bool = True,
+) -> BoxResult:
+    """Build ``boxes_dir/name`` into ``dist/name/<version>/`` and add it to ``dist/name.json``."""
+    started = time.monotonic()
+    box = load_box(name, boxes_dir)
+    _check_tools()
+    box_work = work / box.name
+    for directory in (box_work, dist, dist / box.name):
+        remove_stale_temporaries(directory)
+    box_work.mkdir(parents=True, exist_ok=True)
+    _check_space(box_work, dist)
+    catalog_file = catalog_path(box, dist)
+    catalog = read_catalog(catalog_file, box.box_name, box.description)
+    version = build_version(box.version, catalog, datetime.datetime.now(datetime.UTC))
+    accel = detect_accel()
+    say = print if echo else (lambda *_a, **_k: None)
+    say(f"box {box.box_name} {version}: {box.disk_gb} GB disk, VMs under {accel.name} ({accel.reason})",
+        flush=True)
+    result = BoxResult(box.name, version, Path(), catalog_file, accel.name)
+    try:
+        rootfs = box_work / "rootfs.tar"
+        _rootfs_and_customise(box, version, rootfs, box_work, result, say)
+        disk = box_work / "disk.qcow2"
+        with _stage(3, "disk: qcow2, msdos label, LVM, ext4, grub (libguestfs)", result, say):
+            _disk(box, rootfs, disk, accel, say)
+        target = dist / box.name / version
+        with _stage(4, f"package {box_file_name(box)}", result, say):
+            box_path = _package(box, version, disk, target, box_work, accel, result)
+        with _stage(5, f"catalog {catalog_file.name}", result, say):
+            checksum = sha256_file(box_path)
+            entry = provider_entry(box_path, checksum)
+            write_catalog(catalog_file, add_version(catalog, version, entry, box.description))
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise BuildError(f"no space left on the device holding {error.filename or work}") from None
+        raise
+    result.box = box_path
+    result.sizes["box"] = box_path.stat().st_size
+    total = time.monotonic() - started
+    (target / "build.json").write_text(json.dumps(_report(result, total), indent=2) + "\n")
+    say(
+        f"built {box.box_name} {version} in {total:.0f} s: {box_path} "
+        f"({result.sizes['box'] / 1e6:.0f} MB; qcow2 {box.disk_gb} GB virtual, "
+        f"{result.sizes['disk_actual'] / 1e6:.0f} MB used)\n"
+        f"add it with: vagrant box add {catalog_file}",
+        flush=True,
+    )
+    return result
+
+
+@contextlib.contextmanager
+def _stage(number: int, title: str, result: BoxResult, say: Any) -> Iterator[None]:
+    say(f"==> [{number}/{STAGES}] {title}", flush=True)
+    started = time.monotonic()
+    yield
+    seconds = time.monotonic() - started
+    result.stages[title.split(" ")[0].rstrip(":")] = round(seconds, 1)
+    say(f"    [{number}/{STAGES}] done in {seconds:.1f} s", flush=True)
+
+
+def _check_tools() -> None:
+    for tool, package in TOOLS.items():
+        if shutil.which(tool) is None:
+            raise ToolMissing(tool, package)
+    if not any(Path("/boot").glob("vmlinuz-*")):
+        raise ToolMissing("a Linux kernel in /boot (libguestfs boots it)", "linux-image-amd64")
+
+
+def _check_space(*paths: Path) -> None:
+    for path in paths:
+        path.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(path).free
+        if free < MIN_FREE_BYTES:
+            raise BuildError(
+                f"only {free / 1e9:.1f} GB free in {path}; a box build needs {MIN_FREE_BYTES / 1e9:.0f} GB"
+            )
+
+
+def _rootfs_and_customise(
+    box: BoxDefinition, version: str, rootfs: Path, work: Path, result: BoxResult, say: Any
+) -> None:
+    """Stages 1 and 2 are one mmdebstrap run: the switch is its first customize hook."""
+    say(f"==> [1/{STAGES}] rootfs: mmdebstrap {box.suite} from {box.mirror}", flush=True)
+    started = time.monotonic()
+    switched = None
+    with tempfile.TemporaryDirectory(prefix="overlay-", dir=work) as tmp, atomic_file(rootfs) as out:
+        script = render_overlay(box, version, Path(tmp) / "rootfs", source_date_epoch())
+        argv = mmdebstrap_argv(box, Path(tmp) / "rootfs", script, out)
+        env = dict(os.environ, SOURCE_DATE_EPOCH=str(source_date_epoch()))
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   env=env, errors="replace")
+        assert process.stdout is not None
+        tail: list[str] = []
+        try:
+            for line in process.stdout:
+                tail = [*tail[-14:], line.rstrip()]
+                if switched is None and line.startswith("I: running --customize-hook"):
+                    switched = time.monotonic()
+                    result.stages["rootfs"] = round(switched - started, 1)
+                    say(f"    [1/{STAGES}] done in {switched - started:.1f} s", flush=True)
+                    say(f"==> [2/{STAGES}] customise: files, users, services, first-boot identity",
+                        flush=True)
+                elif line.startswith("customize: "):
+                    say(f"    {line.rstrip()}", flush=True)
+            code = process.wait()
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait()
+        if code != 0:
+            detail = "\n".join(f"  | {line}" for line in tail)
+            raise BuildError(f"mmdebstrap failed (exit {code}):\n{detail}")
+    ended = time.monotonic()
+    result.stages["customise"] = round(ended - (switched or started), 1)
+    result.sizes["rootfs_tar"] = rootfs.stat().st_size
+    say(f"    [2/{STAGES}] done in {ended - (switched or started):.1f} s "
+        f"(rootfs {result.sizes['rootfs_tar'] / 1e6:.0f} MB)", flush=True)
+
+
+def _disk(box: BoxDefinition, rootfs: Path, disk: Path, accel: Accel, say: Any) -> None:
+    with atomic_file(disk) as tmp:
+        _run(create_argv(tmp, box.disk_gb), "qemu-img create")
+        smp = max(1, min(2, os.cpu_count() or 1))
+        script = guestfish_script(disk_layout(box), tmp, rootfs, smp)
+        marks = {"t": time.monotonic()}
+
+        def step(title: str) -> None:
+            now = time.monotonic()
+            say(f"    {title} (+{now - marks['t']:.1f} s)", flush=True)
+            marks["t"] = now
+
+        run_guestfish(script, accel, watch=tmp, on_step=step)
+
+
+def _package(
+    box: BoxDefinition, version: str, disk: Path, target: Path, work: Path, accel: Accel,
+    result: BoxResult,
+) -> Path:
+    """The .box: a tar of metadata.json, Vagrantfile, info.json and the compressed box.img."""
+    with tempfile.TemporaryDirectory(prefix="package-", dir=work) as tmp:
+        image = Path(tmp) / "box.img"
+        _run(compress_argv(disk, image, box.compression), "qemu-img convert")
+        result.sizes["disk_actual"] = _qemu_info(disk)["actual-size"]
+        result.sizes["disk_virtual"] = _qemu_info(image)["virtual-size"]
+        result.sizes["box_img"] = image.stat().st_size
+        members = {
+            "metadata.json": json.dumps(metadata(box), indent=2) + "\n",
+            "Vagrantfile": render_vagrantfile(box, version),
+            "info.json": json.dumps(_info(box, version, accel), indent=2) + "\n",
+        }
+        with atomic_dir(target) as out:
+            box_path = out / box_file_name(box)
+            mtime = source_date_epoch()
+            with tarfile.open(box_path, "w", format=tarfile.GNU_FORMAT) as tar:
+                for member, text in members.items():
+                    data = text.encode()
+                    info = tarfile.TarInfo(member)
+                    info.size, info.mtime, info.mode = len(data), mtime, 0o644
+                    tar.addfile(info, io.BytesIO(data))
+                info = tar.gettarinfo(str(image), "box.img")
+                info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "root", "root"
+                with image.open("rb") as handle:
+                    tar.addfile(info, handle)
+    return target / box_file_name(box)
+
+
+def _info(box: BoxDefinition, version: str, accel: Accel) -> dict[str, Any]:
+    """``info.json`` (shown by ``vagrant box list -i``): where the box came from."""
+    return {
+        "name": box.box_name,
+        "version": version,
+        "description": box.description,
+        "suite": box.suite,
+        "built_by": f"boxwright {__version__}",
+        "git_revision": git_revision(),
+        "git_dirty": git_dirty(),
+        "built_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "accelerator": accel.name,
+    }
+
+
+def _report(result: BoxResult, total: float) -> dict[str, Any]:
+    return {
+        "name": result.name,
+        "version": result.version,
+        "accelerator": result.accel,
+        "stages_seconds": result.stages,
+        "total_seconds": round(total, 1),
+        "sizes_bytes": result.sizes,
+    }
+
+
+def _qemu_info(path: Path) -> dict[str, Any]:
+    output = _run(["qemu-img", "info", "--output=json", str(path)], "qemu-img info")
+    return json.loads(output)
+
+
+def _run(argv: list[str], what: str) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, errors="replace")
+    except FileNotFoundError:
+        raise ToolMissing(argv[0], TOOLS.get(argv[0], argv[0])) from None
+    if done.returncode != 0:
+        last = (done.stderr.strip() or done.stdout.strip() or f"exit {done.returncode}").splitlines()[-1]
+        raise BuildError(f"{what} failed: {last}")
+    return done.stdout

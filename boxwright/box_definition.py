@@ -1,0 +1,177 @@
+"""Box definitions: ``boxes/<name>/box.toml`` loaded into typed objects.
+
+The folder name is the box's identity; ``boxes/<name>/rootfs/`` holds files at
+the paths they get inside the box.  What every bootable box needs (kernel,
+grub, lvm2, sshd, ...) is boxwright's business (:mod:`boxwright.rootfs`); the
+definition says what this box adds and how big it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from boxwright import PROJECT_ROOT
+from boxwright.definitions import DEBIAN_SUITES
+from boxwright.errors import DefinitionError
+from boxwright.schema import load_table, option, read_toml
+
+__all__ = ["BOXES_DIR", "BoxDefinition", "Lvm", "User", "box_names", "load_box"]
+
+BOXES_DIR = PROJECT_ROOT / "boxes"
+DOCKER_FLAVOURS = ("docker.io", "none")
+DISK_BUSES = ("virtio", "scsi", "sata", "ide")
+COMPRESSIONS = ("zstd", "zlib")
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+#: LVM names without '-' so device-mapper paths stay /dev/mapper/<vg>-<lv>.
+_LVM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$")
+_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$")
+
+
+def _check_version(value: str) -> str | None:
+    ok = re.match(r"^\d+\.\d+$", value)
+    return None if ok else f"expected X.Y (each build adds its own .Z); got {value!r}"
+
+
+def _check_range(low: int, high: int, unit: str):  # type: ignore[no-untyped-def]
+    def check(value: int) -> str | None:
+        ok = low <= value <= high
+        return None if ok else f"expected {low}..{high} {unit}; got {value}"
+    return check
+
+
+def _check_lvm_name(value: str) -> str | None:
+    ok = _LVM_NAME.match(value)
+    return None if ok else f"expected a-z, 0-9 and '_' (no '-'), starting with a letter; got {value!r}"
+
+
+def _check_packages(value: tuple[str, ...]) -> str | None:
+    bad = [name for name in value if not _PACKAGE.match(name)]
+    return f"expected Debian package names; {bad[0]!r} is not one" if bad else None
+
+
+def _check_images(value: tuple[str, ...]) -> str | None:
+    bad = [name for name in value if not _IMAGE.match(name)]
+    return f"expected image references like 'boxwright/baseimage:latest'; got {bad[0]!r}" if bad else None
+
+
+def _check_user(value: str) -> str | None:
+    return None if _USER.match(value) else f"expected a Unix user name; got {value!r}"
+
+
+def _check_mirror(value: str) -> str | None:
+    ok = value.startswith(("http://", "https://", "file://"))
+    return None if ok else f"expected an http(s):// or file:// URL; got {value!r}"
+
+
+@dataclass(frozen=True)
+class Lvm:
+    """One PV on the whole disk, one VG, a swap LV and a root LV filling the rest."""
+
+    vg: str = option("boxwright", check=_check_lvm_name)
+    root: str = option("root", check=_check_lvm_name)
+    swap: str = option("swap", check=_check_lvm_name)
+    swap_mb: int = option(1024, check=_check_range(64, 65536, "MB"))
+
+
+@dataclass(frozen=True)
+class User:
+    """A login: passwordless sudo and SSH keys are opt-in per user."""
+
+    name: str = option(check=_check_user)
+    groups: tuple[str, ...] = option(factory=tuple)
+    sudo: bool = option(False)
+    #: Public key files, relative to the box folder, copied to ~/.ssh/authorized_keys.
+    authorized_keys: tuple[str, ...] = option(factory=tuple)
+    shell: str = option("/bin/bash")
+
+
+@dataclass(frozen=True)
+class BoxDefinition:
+    """One box: the Debian it comes from, what goes in, the VM it describes."""
+
+    version: str = option(check=_check_version)
+    description: str = option("")
+    suite: str = option("trixie", choices=DEBIAN_SUITES)
+    mirror: str = option("http://deb.debian.org/debian", check=_check_mirror)
+    kernel: str = option("linux-image-cloud-amd64", check=lambda v: _check_packages((v,)))
+    docker: str = option("docker.io", choices=DOCKER_FLAVOURS)
+    #: Added to the console settings; memory/swap accounting for Docker's limits.
+    kernel_cmdline: str = option("net.ifnames=0 cgroup_enable=memory swapaccount=1")
+    packages: tuple[str, ...] = option(factory=tuple, check=_check_packages)
+    hostname: str = option("", check=lambda v: None if _NAME.match(v) else f"bad hostname {v!r}")
+    cpus: int = option(2, check=_check_range(1, 64, "CPUs"))
+    memory: int = option(2048, check=_check_range(256, 262144, "MB"))
+    disk_gb: int = option(40, check=_check_range(2, 2048, "GB"))
+    disk_bus: str = option("virtio", choices=DISK_BUSES)
+    compression: str = option("zstd", choices=COMPRESSIONS)
+    lvm: Lvm = option(factory=Lvm)
+    users: tuple[User, ...] = option(factory=tuple)
+    #: Docker images saved at build time and loaded at first boot (needs docker).
+    preload_images: tuple[str, ...] = option(factory=tuple, check=_check_images)
+    #: Filled by :func:`load_box`, not by the TOML.
+    name: str = field(default="", init=False)
+    path: Path = field(default=Path(), init=False)
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    @property
+    def rootfs(self) -> Path | None:
+        path = self.directory / "rootfs"
+        return path if path.is_dir() else None
+
+    @property
+    def box_name(self) -> str:
+        """The name users ``vagrant init`` with."""
+        return f"boxwright/{self.name}"
+
+
+def box_names(boxes_dir: Path = BOXES_DIR) -> list[str]:
+    """Every definition under ``boxes_dir``, sorted."""
+    return sorted(p.parent.name for p in boxes_dir.glob("*/box.toml"))
+
+
+def load_box(name: str, boxes_dir: Path = BOXES_DIR) -> BoxDefinition:
+    """Load and validate ``boxes_dir/name/box.toml``; cross-field checks included."""
+    path = boxes_dir / name / "box.toml"
+    if not _NAME.match(name):
+        raise DefinitionError(path, None, f"bad box name {name!r}: use a-z, 0-9, '.', '_', '-'")
+    if not path.is_file():
+        known = ", ".join(box_names(boxes_dir)) or "none"
+        raise DefinitionError(path, None, f"no box definition {name!r} (known: {known})")
+    table = read_toml(path)
+    table.setdefault("hostname", name.replace(".", "-").replace("_", "-"))
+    definition = load_table(BoxDefinition, table, path)
+    object.__setattr__(definition, "name", name)
+    object.__setattr__(definition, "path", path)
+    _check_consistency(definition)
+    return definition
+
+
+def _check_consistency(box: BoxDefinition) -> None:
+    path = box.path
+    if box.lvm.root == box.lvm.swap:
+        raise DefinitionError(path, "lvm.swap", f"must differ from lvm.root ({box.lvm.root!r})")
+    if box.lvm.swap_mb + 1024 > box.disk_gb * 1024:
+        raise DefinitionError(path, "lvm.swap_mb", f"leaves no room for root on a {box.disk_gb} GB disk")
+    if box.preload_images and box.docker == "none":
+        raise DefinitionError(path, "preload_images", "needs docker (docker = 'none')")
+    names = [user.name for user in box.users]
+    for index, user in enumerate(box.users):
+        if user.name in names[:index]:
+            raise DefinitionError(path, f"users[{index}].name", f"duplicate user {user.name!r}")
+        if user.name == "root":
+            raise DefinitionError(path, f"users[{index}].name", "root is locked; define another user")
+        for key_file in user.authorized_keys:
+            if not (box.directory / key_file).is_file():
+                raise DefinitionError(
+                    path, f"users[{index}].authorized_keys", f"no such file {key_file!r} in {box.directory}"
+                )
+        if "docker" in user.groups and box.docker == "none":
+            raise DefinitionError(path, f"users[{index}].groups", "group 'docker' needs docker")

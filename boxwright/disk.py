@@ -1,0 +1,207 @@
+"""Stage 3 of a box: a sparse qcow2 with an msdos label, LVM (root + swap) and grub, via libguestfs.
+
+The host kernel may have no device-mapper, no nbd and no partition nodes for
+loop devices, so nothing here mounts or maps on the host.  libguestfs runs its
+own small Linux VM (the "appliance") that has all of those, and works on the
+qcow2 file directly; ``guestfish`` is driven with a script on stdin (the Python
+binding is a Debian package the venv cannot see).  Under TCG the appliance is
+slow at CPU work, so it only does what needs a kernel: partition, LVM, mkfs,
+unpacking the rootfs tarball and ``grub-install``; ``grub.cfg`` comes from a
+template instead of a (30 s under TCG) ``update-grub``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from boxwright.accel import Accel
+from boxwright.box_definition import BoxDefinition
+from boxwright.errors import BuildError, ToolMissing
+
+__all__ = [
+    "DiskLayout",
+    "compress_argv",
+    "create_argv",
+    "disk_layout",
+    "guestfish_script",
+    "run_guestfish",
+]
+
+#: Marker guestfish echoes between steps so progress and failures name the step.
+STEP = "boxwright-step:"
+APPLIANCE_MEMORY_MB = 1024
+
+
+@dataclass(frozen=True)
+class DiskLayout:
+    """Where everything goes on the disk (device names as the appliance sees them)."""
+
+    size_gb: int
+    vg: str
+    root: str
+    swap: str
+    swap_mb: int
+    disk: str = "/dev/sda"
+
+    @property
+    def partition(self) -> str:
+        return f"{self.disk}1"
+
+    @property
+    def root_device(self) -> str:
+        return f"/dev/{self.vg}/{self.root}"
+
+    @property
+    def swap_device(self) -> str:
+        return f"/dev/{self.vg}/{self.swap}"
+
+
+def disk_layout(box: BoxDefinition) -> DiskLayout:
+    return DiskLayout(box.disk_gb, box.lvm.vg, box.lvm.root, box.lvm.swap, box.lvm.swap_mb)
+
+
+def create_argv(path: Path, size_gb: int) -> list[str]:
+    """An empty, sparse qcow2 of the defined size (no preallocation)."""
+    return ["qemu-img", "create", "-q", "-f", "qcow2", "-o", "preallocation=off", str(path), f"{size_gb}G"]
+
+
+def compress_argv(source: Path, target: Path, compression: str) -> list[str]:
+    """The box's ``box.img``: a compressed copy of the disk (unused clusters dropped)."""
+    return [
+        "qemu-img", "convert", "-q", "-c", "-O", "qcow2",
+        "-o", f"compression_type={compression}", "-m", "8", "-W", str(source), str(target),
+    ]
+
+
+def guestfish_script(layout: DiskLayout, disk: Path, rootfs_tar: Path, smp: int) -> str:
+    """The guestfish commands that turn an empty qcow2 into a bootable LVM disk."""
+    steps: list[tuple[str, list[str]]] = [
+        ("launch the libguestfs appliance", [
+            f"add {_q(disk)} format:qcow2 cachemode:unsafe",
+            f"set-smp {smp}",
+            f"set-memsize {APPLIANCE_MEMORY_MB}",
+            "run",
+        ]),
+        ("msdos label, one partition for LVM", [
+            f"part-init {layout.disk} mbr",
+            f"part-add {layout.disk} p 2048 -1",
+            f"part-set-bootable {layout.disk} 1 true",
+        ]),
+        (f"LVM: VG {layout.vg}, LVs {layout.swap} ({layout.swap_mb} MB) and {layout.root}", [
+            f"pvcreate {layout.partition}",
+            f"vgcreate {layout.vg} {layout.partition}",
+            f"lvcreate {layout.swap} {layout.vg} {layout.swap_mb}",
+            f"lvcreate-free {layout.root} {layout.vg} 100",
+        ]),
+        ("mkfs ext4 and mkswap", [
+            f"mkfs ext4 {layout.root_device} label:{layout.root}",
+            f"mkswap {layout.swap_device} label:{layout.swap}",
+            f"mount {layout.root_device} /",
+        ]),
+        ("unpack the rootfs", [f"tar-in {_q(rootfs_tar)} / xattrs:true acls:true"]),
+        ("grub-install (BIOS)", [
+            f'command "grub-install --target=i386-pc --no-floppy {layout.disk}"',
+        ]),
+        ("unmount and flush", ["umount-all", "shutdown"]),
+    ]
+    lines = []
+    for title, commands in steps:
+        lines.append(f'echo "{STEP} {title}"')
+        lines.extend(commands)
+    lines.append(f'echo "{STEP} done"')
+    return "\n".join(lines) + "\n"
+
+
+def _q(path: Path) -> str:
+    """guestfish quoting for a path argument."""
+    text = str(path)
+    if '"' in text or "\\" in text:
+        raise BuildError(f"unsupported character in path {text!r}")
+    return f'"{text}"'
+
+
+def run_guestfish(
+    script: str,
+    accel: Accel,
+    *,
+    watch: Path,
+    on_step: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Run ``guestfish`` on ``script``; on any failure or Ctrl-C stop it and its appliance.
+
+    ``watch`` is the disk the appliance has open: any QEMU still holding it
+    after guestfish ends is ours, and is killed by its pid.
+    """
+    env = dict(os.environ, **accel.libguestfs_env())
+    try:
+        process = subprocess.Popen(
+            ["guestfish", "--no-progress-bars"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise ToolMissing("guestfish", "libguestfs-tools") from None
+    current, output = "start guestfish", []
+    with _reaped(process, watch):
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(script)
+        process.stdin.close()
+        for line in process.stdout:
+            if line.startswith(STEP):
+                current = line[len(STEP):].strip()
+                on_step(current)
+            else:
+                output.append(line.rstrip())
+        code = process.wait()
+    if code != 0 or current != "done":
+        tail = "\n".join(f"  | {line}" for line in output[-12:])
+        raise BuildError(f"disk step '{current}' failed (guestfish exit {code}):\n{tail}")
+
+
+@contextlib.contextmanager
+def _reaped(process: subprocess.Popen[str], watch: Path) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        _kill_qemu_using(watch)
+
+
+def _kill_qemu_using(path: Path, grace: float = 5.0) -> None:
+    """libguestfs' recovery process normally kills the appliance; make sure of it."""
+    deadline = time.monotonic() + grace
+    while pids := _qemu_pids_using(path):
+        sig = signal.SIGTERM if time.monotonic() < deadline else signal.SIGKILL
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        time.sleep(0.2)
+
+
+def _qemu_pids_using(path: Path) -> list[int]:
+    needle = str(path).encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"qemu-system" in cmdline.split(b"\0", 1)[0] and needle in cmdline:
+            pids.append(int(proc.name))
+    return pids

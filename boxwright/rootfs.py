@@ -1,0 +1,142 @@
+"""Stage 1 and 2 of a box: a bootable Debian rootfs from mmdebstrap, customised in its hooks.
+
+mmdebstrap writes a tarball; on the way its hooks copy the box's files in
+(``boxes/<name>/rootfs/`` plus the rendered fstab, grub files and
+customisation script) and run that script in the chroot.  No hypervisor, no
+installer, no mounts: this stage runs at native speed.  Downloaded packages
+are kept in ``build/boxes/apt-cache/<suite>`` so a rebuild does not fetch them
+again.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+from typing import Any
+
+from boxwright import PROJECT_ROOT
+from boxwright.box_definition import BoxDefinition
+from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
+
+__all__ = [
+    "BOOT_PACKAGES",
+    "box_packages",
+    "kernel_cmdline",
+    "mmdebstrap_argv",
+    "render_overlay",
+    "template_context",
+]
+
+#: What every box needs to boot from LVM, get an address and let Vagrant in.
+BOOT_PACKAGES = (
+    "systemd-sysv", "udev", "dbus", "kmod", "initramfs-tools", "grub-pc", "lvm2", "e2fsprogs",
+    "iproute2", "systemd-resolved", "openssh-server", "sudo", "qemu-guest-agent", "rsync",
+    "ca-certificates",
+)
+APT_CACHE = PROJECT_ROOT / "build" / "boxes" / "apt-cache"
+_SLIM = TEMPLATES_DIR / "base"
+CUSTOMIZE_PATH = "/tmp/boxwright-customize.sh"
+
+
+def box_packages(box: BoxDefinition) -> list[str]:
+    """Sorted, de-duplicated: boot essentials, the kernel, Docker, the definition's extras."""
+    docker = () if box.docker == "none" else (box.docker,)
+    return sorted({*BOOT_PACKAGES, box.kernel, *docker, *box.packages})
+
+
+def kernel_cmdline(box: BoxDefinition) -> str:
+    """Serial console first (the last console= gets /dev/console), then the definition's."""
+    return f"console=tty0 console=ttyS0,115200n8 {box.kernel_cmdline}".strip()
+
+
+def template_context(box: BoxDefinition, version: str) -> dict[str, Any]:
+    """Everything the box templates may use, derived from the definition and the version."""
+    enable = ["systemd-networkd.service", "systemd-resolved.service", "ssh.service"]
+    if box.docker != "none":
+        enable += ["containerd.service", "docker.service"]
+    if box.preload_images:
+        enable.append("boxwright-preload-images.service")
+    users = [
+        {
+            "name": user.name,
+            "groups": list(user.groups),
+            "sudo": user.sudo,
+            "shell": user.shell,
+            "ssh_keys": [_read_key(box, key) for key in user.authorized_keys],
+        }
+        for user in box.users
+    ]
+    return {
+        "name": box.name,
+        "box_name": box.box_name,
+        "version": version,
+        "suite": box.suite,
+        "hostname": box.hostname,
+        "cpus": box.cpus,
+        "memory": box.memory,
+        "disk_bus": box.disk_bus,
+        "vg": box.lvm.vg,
+        "root": box.lvm.root,
+        "swap": box.lvm.swap,
+        "cmdline": kernel_cmdline(box),
+        "users": users,
+        "enable": enable,
+    }
+
+
+def _read_key(box: BoxDefinition, key_file: str) -> str:
+    lines = [line.strip() for line in (box.directory / key_file).read_text().splitlines()]
+    return "\n".join(line for line in lines if line and not line.startswith("#"))
+
+
+def render_overlay(box: BoxDefinition, version: str, target: Path, mtime: int) -> Path:
+    """Write the files the rootfs gets on top of the packages; return the customise script."""
+    context = template_context(box, version)
+    copy_tree([box.rootfs] if box.rootfs else [], target, mtime)
+    rendered = {
+        "etc/fstab": "box/fstab.j2",
+        "etc/default/grub": "box/default-grub.j2",
+        "boot/grub/grub.cfg": "box/grub.cfg.j2",
+    }
+    for path, template in rendered.items():
+        out = target / path
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_template(template, context))
+    script = target.parent / "customize.sh"
+    script.write_text(render_template("box/customize.sh.j2", context))
+    for path in [*target.rglob("*"), target, script]:
+        os.utime(path, (mtime, mtime), follow_symlinks=False)
+    return script
+
+
+def mmdebstrap_argv(
+    box: BoxDefinition, overlay: Path, script: Path, output: Path, cache: Path = APT_CACHE
+) -> list[str]:
+    """The mmdebstrap command writing the customised rootfs of ``box`` as a tarball."""
+    mode = "root" if os.geteuid() == 0 else "unshare"
+    suite_cache = shlex.quote(str(cache / box.suite))
+    return [
+        "mmdebstrap",
+        f"--mode={mode}",
+        "--variant=minbase",
+        "--format=tar",
+        f"--dpkgopt={_SLIM / 'dpkg-slim.cfg'}",
+        '--aptopt=APT::Install-Recommends "false"',
+        '--aptopt=Acquire::Languages "none"',
+        "--include=" + ",".join(box_packages(box)),
+        # Keep downloaded .debs between builds (mmdebstrap(1), "sync-in"/"sync-out").
+        "--skip=essential/unlink",
+        f'--setup-hook=mkdir -p {suite_cache} "$1"/var/cache/apt/archives/',
+        f"--setup-hook=sync-in {suite_cache} /var/cache/apt/archives/",
+        f"--customize-hook=sync-out /var/cache/apt/archives {suite_cache}",
+        f'--customize-hook=sh {shlex.quote(str(_SLIM / "slimify.sh"))} "$1"',
+        f"--customize-hook=sync-in {shlex.quote(str(overlay))} /",
+        f"--customize-hook=copy-in {shlex.quote(str(script))} /tmp",
+        f'--customize-hook=mv "$1"/tmp/{script.name} "$1"{CUSTOMIZE_PATH}',
+        f'--customize-hook=chroot "$1" sh {CUSTOMIZE_PATH}',
+        f'--customize-hook=rm "$1"{CUSTOMIZE_PATH}',
+        box.suite,
+        str(output),
+        box.mirror,
+    ]
