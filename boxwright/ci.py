@@ -139,12 +139,13 @@ def image_test_argv(paths: Sequence[str], junit: Path, keyword: str = "") -> lis
 
 
 def run_image_tests(
-    name: str, image_id: str, junit: Path, log: Path, *,
-    paths: Sequence[str] = DEFAULT_TESTS, keyword: str = "", echo: bool = True,
+    name: str, image_id: str, junit: Path, log: Path, *, paths: Sequence[str] = DEFAULT_TESTS,
+    keyword: str = "", images_dir: Path = IMAGES_DIR, echo: bool = True,
 ) -> TestCounts:
     """Run the image tests against ``image_id``; stream pytest's output and keep it in ``log``."""
     junit.unlink(missing_ok=True)
-    env = dict(os.environ, **{TEST_IMAGE_ENV: name, TEST_IMAGE_ID_ENV: image_id})
+    env = dict(os.environ, **{TEST_IMAGE_ENV: name, TEST_IMAGE_ID_ENV: image_id,
+                              "BOXWRIGHT_IMAGES_DIR": str(images_dir)})
     argv = image_test_argv(paths, junit, keyword)
     if echo:
         print(f"testing {name} ({image_id[:19]}): {' '.join(argv[1:])}", flush=True)
@@ -185,7 +186,7 @@ def ci_image(
         report.failed_stage = "test"
         counts = run_image_tests(
             name, built.image_id, report_dir / f"{name}.junit.xml", report_dir / f"{name}.pytest.log",
-            paths=tests, keyword=keyword, echo=echo,
+            paths=tests, keyword=keyword, images_dir=images_dir, echo=echo,
         )
         report.tests = {**asdict(counts), "total": counts.total}
         if not counts.ok:

@@ -116,7 +116,7 @@ def cyclonedx(name: str, version: str, packages: list[Package]) -> dict[str, Any
                     {"name": "debian:source", "value": package.source},
                 ],
             }
-            for package in packages
+            for package in sorted(packages)
         ],
     }
 

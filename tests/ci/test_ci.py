@@ -1,0 +1,86 @@
+"""ci against a real registry: it publishes only what passed, and always leaves its report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from boxwright.ci import ci_image, run_ci
+from boxwright.definitions import IMAGES_DIR
+from boxwright.errors import BuildError
+from boxwright.provenance import INPUT_LABEL
+from boxwright.publish import release_tags
+from boxwright.registry import manifest_digest, repository_tags
+from boxwright.sbom import read_sbom
+
+pytestmark = pytest.mark.image
+
+FIXTURES = IMAGES_DIR.parent / "tests" / "fixtures" / "ci"
+PASSING = [str(FIXTURES / "passing_selection.py")]
+FAILING = [str(FIXTURES / "failing_selection.py")]
+
+
+def test_a_failing_test_blocks_the_publish(tmp_path, registry, tags_for):
+    report = ci_image("baseimage", registry=registry.address, tests=FAILING, report_dir=tmp_path, echo=False)
+    assert report.status == "failed"
+    assert report.failed_stage == "test"
+    assert report.tests["passed"] == 1 and report.tests["failed"] == 1
+    assert "1 of 2 image tests failed" in report.message
+    assert repository_tags(registry.address, "boxwright/baseimage") == []
+    assert tags_for(registry.address) == []
+    assert report.published == [] and report.digest is None
+    saved = json.loads((tmp_path / "baseimage.json").read_text())
+    assert saved["status"] == "failed" and saved["tests"]["failed"] == 1
+    assert "test_image_has_a_file_it_does_not_have" in (tmp_path / "baseimage.pytest.log").read_text()
+
+
+def test_no_selected_test_blocks_the_publish(tmp_path, registry):
+    report = ci_image("baseimage", registry=registry.address, tests=PASSING, keyword="no_such_test",
+                      report_dir=tmp_path, echo=False)
+    assert report.status == "failed"
+    assert "no image tests were selected" in report.message
+    assert repository_tags(registry.address, "boxwright/baseimage") == []
+
+
+def test_passing_tests_publish_and_the_report_says_what(tmp_path, registry, engine):
+    report = ci_image("baseimage", registry=registry.address, tests=PASSING, report_dir=tmp_path, echo=False)
+    assert report.status == "published", report.message
+    image = engine.images.get(report.image_id)
+    tags = release_tags(image.labels)
+    assert report.release_tags == tags
+    assert report.tag == f"{registry.address}/boxwright/baseimage:{tags[0]}"
+    assert report.digest == manifest_digest(registry.address, "boxwright/baseimage", tags[0])
+    assert repository_tags(registry.address, "boxwright/baseimage") == sorted(tags)
+    saved = json.loads((tmp_path / "baseimage.json").read_text())
+    assert saved["size"] == image.attrs["Size"] > 0
+    assert saved["build_seconds"] >= 0
+    assert saved["tests"] == {"passed": 2, "failed": 0, "errors": 0, "skipped": 0,
+                              "seconds": saved["tests"]["seconds"], "exit_code": 0, "total": 2}
+    assert saved["git_revision"] == image.labels["org.opencontainers.image.revision"]
+    assert saved["input_hash"] == image.labels[INPUT_LABEL]
+    assert (tmp_path / saved["sbom"]["file"]).read_bytes() == read_sbom(engine, report.image_id)
+
+
+def test_without_a_registry_ci_tests_and_publishes_nothing(tmp_path):
+    report = ci_image("baseimage", tests=PASSING, report_dir=tmp_path, echo=False)
+    assert report.status == "passed"
+    assert report.published == []
+
+
+def test_all_keeps_going_and_lists_every_failure(tmp_path, registry):
+    images = tmp_path / "images"
+    shutil.copytree(IMAGES_DIR / "baseimage", images / "baseimage", symlinks=True)
+    (images / "broken").mkdir()
+    (images / "broken" / "image.toml").write_text('version = "0.0.1"\nbootstrap = { suite = "trixie" }\n'
+                                                  'pakages = ["runit"]\n')
+    reports = tmp_path / "reports"
+    with pytest.raises(BuildError) as caught:
+        run_ci(None, images_dir=images, registry=registry.address, tests=PASSING,
+               report_dir=reports, echo=False)
+    message = str(caught.value)
+    assert message.startswith("ci failed for 1 of 2 image(s)")
+    assert "broken: build:" in message and "did you mean 'packages'" in message
+    assert json.loads((reports / "baseimage.json").read_text())["status"] == "published"
+    assert json.loads((reports / "broken.json").read_text())["failed_stage"] == "build"

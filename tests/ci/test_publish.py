@@ -1,0 +1,111 @@
+"""publish against real registries: the round trip, and every way a registry can refuse."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from boxwright import PROJECT_ROOT
+from boxwright.errors import PublishError
+from boxwright.publish import publish, release_tags
+from boxwright.registry import free_port, manifest_digest, repository_tags
+from boxwright.sbom import SBOM_LABEL
+
+pytestmark = pytest.mark.image
+
+
+def test_round_trip_push_pull_run(engine, image_id, registry):
+    image = engine.images.get(image_id)
+    pushed = publish(image_id, "baseimage", registry.address, echo=False)
+    tags = release_tags(image.labels)
+    assert [p.reference for p in pushed] == [f"{registry.address}/boxwright/baseimage:{t}" for t in tags]
+    digest = pushed[0].digest
+    assert {p.digest for p in pushed} == {digest}
+    assert repository_tags(registry.address, "boxwright/baseimage") == sorted(tags)
+    assert manifest_digest(registry.address, "boxwright/baseimage", tags[0]) == digest
+
+    # Forget the local name, pull it back from the registry and run what came back.
+    reference = pushed[0].reference
+    engine.images.remove(reference, noprune=True)
+    pulled = engine.images.pull(reference)
+    assert pulled.id == image.id
+    assert f"{registry.address}/boxwright/baseimage@{digest}" in pulled.attrs["RepoDigests"]
+    assert pulled.labels[SBOM_LABEL] == image.labels[SBOM_LABEL]
+    output = engine.containers.run(reference, ["sh", "-c", "echo round trip"], remove=True)
+    assert output == b"round trip\n"
+
+
+def test_publishing_again_gives_the_same_tags_and_digest(image_id, registry):
+    first = publish(image_id, "baseimage", registry.address, echo=False)
+    again = publish(image_id, "baseimage", registry.address, echo=False, latest=False)
+    assert [(p.reference, p.digest) for p in again] == [(p.reference, p.digest) for p in first[:2]]
+
+
+def test_unreachable_registry_is_one_clear_line_and_leaves_no_tags(image_id, tags_for):
+    address = f"127.0.0.1:{free_port()}"
+    with pytest.raises(PublishError) as caught:
+        publish(image_id, "baseimage", address, echo=False)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "connection refused" in message
+    assert "is a registry listening there?" in message
+    assert tags_for(address) == []
+
+
+def test_registry_wanting_credentials_refuses_without_them(image_id, auth_registry, tags_for, monkeypatch):
+    monkeypatch.delenv("BOXWRIGHT_REGISTRY_USERNAME", raising=False)
+    with pytest.raises(PublishError) as caught:
+        publish(image_id, "baseimage", auth_registry.address, echo=False)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "no basic auth credentials" in message
+    assert "BOXWRIGHT_REGISTRY_USERNAME" in message
+    assert tags_for(auth_registry.address) == []
+
+
+def test_wrong_password_is_refused(image_id, auth_registry, credentials, tags_for):
+    with pytest.raises(PublishError, match="unauthorized"):
+        publish(image_id, "baseimage", auth_registry.address, echo=False,
+                auth={**credentials, "password": "wrong"})
+    assert tags_for(auth_registry.address) == []
+
+
+def test_credentials_from_the_environment_are_used(image_id, auth_registry, credentials, monkeypatch):
+    monkeypatch.setenv("BOXWRIGHT_REGISTRY_USERNAME", credentials["username"])
+    monkeypatch.setenv("BOXWRIGHT_REGISTRY_PASSWORD", credentials["password"])
+    pushed = publish(image_id, "baseimage", auth_registry.address, echo=False, latest=False)
+    assert len(pushed) == 2
+
+
+def test_plain_http_off_loopback_is_a_tls_refusal(image_id, off_loopback_registry, tags_for):
+    address = off_loopback_registry.address
+    with pytest.raises(PublishError) as caught:
+        publish(image_id, "baseimage", address, echo=False)
+    assert "server gave HTTP response to HTTPS client" in str(caught.value)
+    assert "--insecure" in str(caught.value)
+    assert tags_for(address) == []
+
+
+def test_insecure_flag_is_checked_against_dockerd(image_id, off_loopback_registry, tags_for):
+    address = off_loopback_registry.address
+    with pytest.raises(PublishError, match="dockerd would still use HTTPS"):
+        publish(image_id, "baseimage", address, echo=False, insecure=True)
+    assert tags_for(address) == []
+
+
+def test_missing_local_image_names_the_build_command():
+    with pytest.raises(PublishError, match=r"build-image --name nothing-here"):
+        publish("boxwright/nothing-here:0.0.0", "nothing-here", "127.0.0.1:5000", echo=False)
+
+
+def test_publish_task_refusal_is_one_line_and_exit_1(image_id):
+    address = f"127.0.0.1:{free_port()}"
+    result = subprocess.run(
+        [str(PROJECT_ROOT / "kit"), "publish", "--image", "baseimage", "--registry", address],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 1
+    last = (result.stdout + result.stderr).strip().splitlines()[-1]
+    assert last.startswith(f"error: push of {address}/boxwright/baseimage:")
+    assert "connection refused" in last
