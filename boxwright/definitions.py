@@ -23,6 +23,9 @@ __all__ = [
     "DEBIAN_SUITES",
     "Bootstrap",
     "ImageDefinition",
+    "ServiceOptions",
+    "Services",
+    "SyslogOptions",
     "image_names",
     "load_image",
 ]
@@ -60,13 +63,6 @@ def _check_packages(value: tuple[str, ...]) -> str | None:
     return None
 
 
-def _check_services(value: dict[str, bool]) -> str | None:
-    for name in value:
-        if name not in BUNDLED_SERVICES:
-            return f"unknown service {name!r}; bundled services: {', '.join(BUNDLED_SERVICES)}"
-    return None
-
-
 def _check_image_ref(value: str) -> str | None:
     ok = re.match(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$", value)
     return None if ok else f"expected an image reference like 'debian:trixie-slim'; got {value!r}"
@@ -83,6 +79,33 @@ class Bootstrap:
 
 
 @dataclass(frozen=True)
+class ServiceOptions:
+    """One bundled service: ``enabled`` (None: its default), ``prefix`` (None: ``services.prefix``)."""
+
+    enabled: bool | None = option(None)
+    prefix: bool | None = option(None)
+
+
+@dataclass(frozen=True)
+class SyslogOptions(ServiceOptions):
+    """syslog-ng: where every message goes, ``docker logs`` and/or ``/var/log/syslog``."""
+
+    stdout: bool = option(True)
+    file: bool = option(True)
+
+
+@dataclass(frozen=True)
+class Services:
+    """The ``[services]`` table; ``cron = false`` is short for ``cron = { enabled = false }``."""
+
+    prefix: bool = option(False)
+    syslog: SyslogOptions = option(factory=SyslogOptions)
+    cron: ServiceOptions = option(factory=ServiceOptions)
+    logrotate: ServiceOptions = option(factory=ServiceOptions)
+    sshd: ServiceOptions = option(factory=ServiceOptions)
+
+
+@dataclass(frozen=True)
 class ImageDefinition:
     """One image: its base, what goes in, which services are on, its labels."""
 
@@ -92,7 +115,7 @@ class ImageDefinition:
     bootstrap: Bootstrap | None = option(None)
     from_image: str | None = option(None, key="from", check=_check_image_ref)
     packages: tuple[str, ...] = option(factory=tuple, check=_check_packages)
-    services: dict[str, bool] = option(factory=dict, check=_check_services)
+    services: Services = option(factory=Services)
     env: dict[str, str] = option(factory=dict)
     command: tuple[str, ...] = option(("/bin/bash",))
     labels: dict[str, str] = option(factory=dict)
@@ -102,9 +125,25 @@ class ImageDefinition:
     #: The definition folders this one is made of, parents first (``extends``).
     layers: tuple[Path, ...] = field(default=(), init=False)
 
+    def service_available(self, service: str) -> bool:
+        """A layer ships the service's files (``services/<name>/``): it can be turned on."""
+        return any((layer / "services" / service).is_dir() for layer in self.layers)
+
     def service_enabled(self, service: str) -> bool:
-        """Bundled services are on unless the definition turns them off (sshd is off)."""
-        return self.services.get(service, service != "sshd")
+        """Available services are on unless turned off; sshd is off; logrotate follows cron."""
+        if not self.service_available(service):
+            return False
+        enabled: bool | None = getattr(self.services, service).enabled
+        if enabled is not None:
+            return enabled
+        if service == "logrotate":
+            return self.service_enabled("cron")
+        return service != "sshd"
+
+    def service_prefixed(self, service: str) -> bool:
+        """Whether the service's output gets ``[name] `` in ``docker logs``."""
+        prefix: bool | None = getattr(self.services, service).prefix
+        return self.services.prefix if prefix is None else prefix
 
     @property
     def suite(self) -> str | None:
@@ -112,8 +151,16 @@ class ImageDefinition:
 
     @property
     def rootfs(self) -> tuple[Path, ...]:
-        """The ``rootfs/`` trees to copy into the image, later layers winning."""
-        return tuple(layer / "rootfs" for layer in self.layers if (layer / "rootfs").is_dir())
+        """The trees to copy into the image, later layers winning.
+
+        Each layer gives its ``rootfs/`` and then ``services/<name>/`` for every bundled
+        service the definition turns on: a service turned off ships none of its files.
+        """
+        enabled = [name for name in BUNDLED_SERVICES if self.service_enabled(name)]
+        trees = []
+        for layer in self.layers:
+            trees += [layer / "rootfs", *(layer / "services" / name for name in enabled)]
+        return tuple(tree for tree in trees if tree.is_dir())
 
     @property
     def local_packages(self) -> tuple[Path, ...]:
@@ -139,7 +186,21 @@ def load_image(name: str, images_dir: Path = IMAGES_DIR) -> ImageDefinition:
     object.__setattr__(definition, "name", name)
     object.__setattr__(definition, "path", path)
     object.__setattr__(definition, "layers", layers)
+    _check_services(definition, path)
     return definition
+
+
+def _check_services(definition: ImageDefinition, path: Path) -> None:
+    if definition.services.logrotate.enabled and not definition.service_enabled("cron"):
+        raise DefinitionError(
+            path, "services.logrotate", "logrotate runs daily from cron: turn cron on or logrotate off"
+        )
+    for name in BUNDLED_SERVICES:
+        if getattr(definition.services, name).enabled and not definition.service_available(name):
+            folders = " or ".join(f"{layer.name}/services/{name}/" for layer in definition.layers)
+            raise DefinitionError(
+                path, f"services.{name}", f"turned on, but no definition ships it (no {folders})"
+            )
 
 
 def _merged_table(
@@ -159,7 +220,7 @@ def _merged_table(
                 f"no image definition {name!r} (known: {known})",
             )
         raise DefinitionError(path, None, f"no image definition {name!r} (known: {known})")
-    table = read_toml(path)
+    table = _service_shorthands(read_toml(path), path)
     parent = table.get("extends")
     if parent is None:
         return table, (path.parent,), path
@@ -167,6 +228,28 @@ def _merged_table(
         raise DefinitionError(path, "extends", "expected the name of another image definition")
     base, base_layers, _ = _merged_table(parent, images_dir, (*chain, name))
     return _merge(base, table), (*base_layers, path.parent), path
+
+
+def _service_shorthands(table: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``services.cron = false`` means ``services.cron = { enabled = false }``.
+
+    Expanded per file, before ``extends`` merges, so a child's ``cron = false`` keeps
+    the parent's other cron settings.
+    """
+    services = table.get("services")
+    if not isinstance(services, dict):
+        return table
+    expanded = dict(services)
+    for key, value in services.items():
+        if key not in BUNDLED_SERVICES:
+            continue
+        if isinstance(value, bool):
+            expanded[key] = {"enabled": value}
+        elif not isinstance(value, dict):
+            raise DefinitionError(
+                path, f"services.{key}", f"expected true or false, or a table; got {value!r}"
+            )
+    return {**table, "services": expanded}
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

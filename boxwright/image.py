@@ -22,6 +22,7 @@ from boxwright.errors import BuildError, EngineError
 from boxwright.provenance import INPUT_LABEL, input_hash, oci_labels, source_date_epoch, tree_hash
 from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
 from boxwright.sbom import attach_sbom
+from boxwright.services import service_plan
 
 __all__ = ["BuildResult", "build_image", "image_repository", "render_context", "render_image"]
 
@@ -49,15 +50,15 @@ def render_context(definition: ImageDefinition, templates_dir: Path = TEMPLATES_
         base_ref = base_image(definition.bootstrap, templates_dir).tag
     else:
         base_ref = definition.from_image or ""
-    services = {name: definition.service_enabled(name) for name in sorted(
-        {*definition.services, "syslog", "cron", "logrotate", "sshd"})}
+    services = service_plan(definition)
+    packages = sorted(definition.packages)
     return {
         "name": definition.name,
         "version": definition.version,
         "description": definition.description,
         "definition": definition.path.relative_to(definition.path.parents[2]).as_posix(),
         "base": base_ref,
-        "packages": sorted(definition.packages),
+        "packages": packages + [p for p in services["packages"] if p not in packages],
         "local_packages": [p.name for p in definition.local_packages],
         "services": services,
         "env": dict(sorted(definition.env.items())),

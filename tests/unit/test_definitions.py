@@ -32,10 +32,16 @@ def test_fixture_loads_into_typed_fields():
 
 
 def test_services_default_on_except_sshd():
-    image = load_image("minimal", FIXTURES)
+    image = load_image("baseimage", PROJECT_IMAGES)
     assert image.service_enabled("syslog")
-    assert not image.service_enabled("cron")  # turned off by the definition
+    assert image.service_enabled("cron")
+    assert image.service_enabled("logrotate")
     assert not image.service_enabled("sshd")  # off unless a definition asks
+
+
+def test_services_need_a_layer_that_ships_them():
+    image = load_image("minimal", FIXTURES)  # no services/ folder in its layers
+    assert not any(image.service_enabled(name) for name in ("syslog", "cron", "logrotate", "sshd"))
 
 
 def test_extends_merges_tables_and_layers_rootfs():
@@ -87,7 +93,14 @@ GOOD = 'version = "1.0.0"\nbootstrap = { suite = "trixie" }\n'
         (GOOD + 'from = "debian:trixie-slim"\n', "bootstrap", "set exactly one of"),
         ('version = "1.0.0"\nfrom = "Debian Trixie"\n', "from", "expected an image reference"),
         (GOOD + "services = { cron = 'yes' }\n", "services.cron", "expected true or false"),
-        (GOOD + "services = { crond = false }\n", "services", "unknown service 'crond'"),
+        (GOOD + "services = { crond = false }\n", "services.crond", "did you mean 'cron'?"),
+        (GOOD + "services = { cron = { enabeld = true } }\n", "services.cron.enabeld",
+         "did you mean 'enabled'?"),
+        (GOOD + "services = { syslog = { stdout = 'yes' } }\n", "services.syslog.stdout",
+         "expected true or false; got a string"),
+        (GOOD + "services = { prefix = 1 }\n", "services.prefix", "expected true or false"),
+        (GOOD + "services = { cron = false, logrotate = true }\n", "services.logrotate",
+         "logrotate runs daily from cron"),
         (GOOD + "labels = { a = 1 }\n", "labels.a", "expected a string; got an integer"),
         (GOOD + "version = 2\n", None, "invalid TOML"),
         ("version = \n", None, "invalid TOML"),

@@ -1,0 +1,114 @@
+"""Service options: shorthands, defaults, what each choice puts in the build context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from boxwright.definitions import load_image
+from boxwright.errors import DefinitionError
+from boxwright.image import render_context
+from boxwright.services import PREFIX_LOG, SERVICES, service_plan
+
+VARIANTS = Path(__file__).parent.parent / "fixtures" / "service-images"
+PROJECT_IMAGES = Path(__file__).parents[2] / "images"
+
+
+def variant(tmp_path: Path, text: str, name: str = "variant"):
+    """A definition extending the real baseimage, written to a scratch images dir."""
+    (tmp_path / "baseimage").symlink_to(PROJECT_IMAGES / "baseimage")
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "image.toml").write_text('extends = "baseimage"\n' + text)
+    return load_image(name, tmp_path)
+
+
+def links(definition) -> dict[str, str]:
+    return {link["path"]: link["target"] for link in service_plan(definition)["links"]}
+
+
+def test_baseimage_services_and_packages():
+    plan = service_plan(load_image("baseimage", PROJECT_IMAGES))
+    assert plan["enabled"] == ["syslog", "cron", "logrotate"]
+    assert plan["packages"] == ["syslog-ng-core", "systemd-standalone-sysusers", "cron", "logrotate"]
+    assert plan["never_ship"] == []
+
+
+def test_standalone_sysusers_comes_before_cron():
+    packages = SERVICES["cron"].packages
+    assert packages.index("systemd-standalone-sysusers") < packages.index("cron")
+
+
+def test_service_packages_follow_the_definitions_own():
+    context = render_context(load_image("baseimage", PROJECT_IMAGES))
+    assert context["packages"][:2] == ["python3-minimal", "runit"]
+    assert "cron" in context["packages"]
+
+
+def test_turned_off_service_ships_no_package_and_no_file():
+    nocron = load_image("baseimage-nocron", VARIANTS)
+    plan = service_plan(nocron)
+    assert "cron" not in plan["packages"] and "logrotate" not in plan["packages"]
+    trees = {tree.name for tree in nocron.rootfs}
+    assert "cron" not in trees and "logrotate" not in trees and "syslog" in trees
+
+
+def test_logrotate_follows_cron():
+    nocron = load_image("baseimage-nocron", VARIANTS)
+    assert not nocron.service_enabled("cron")
+    assert not nocron.service_enabled("logrotate")
+
+
+def test_shorthand_in_child_keeps_parent_settings(tmp_path):
+    image = variant(tmp_path, "[services]\nsyslog = false\n")
+    assert not image.service_enabled("syslog")
+    assert image.services.syslog.prefix is False  # from baseimage's table, not reset
+
+
+def test_prefix_default_and_per_service_override():
+    base = load_image("baseimage", PROJECT_IMAGES)
+    assert base.service_prefixed("cron") and not base.service_prefixed("syslog")
+    assert links(base)["/etc/service/cron/log/run"] == PREFIX_LOG
+    assert "/etc/early_service/syslog/log/run" not in links(base)
+    nocron = load_image("baseimage-nocron", VARIANTS)
+    assert links(nocron)["/etc/early_service/syslog/log/run"] == PREFIX_LOG
+
+
+def test_prefix_off_image_wide():
+    sshd = load_image("baseimage-sshd", VARIANTS)
+    assert not any(path.endswith("/log/run") for path in links(sshd))
+
+
+@pytest.mark.parametrize(
+    ("stdout", "file", "expected"),
+    [(True, True, {"stdout.conf", "file.conf"}), (False, True, {"file.conf"}),
+     (True, False, {"stdout.conf"}), (False, False, set())],
+)
+def test_syslog_outputs_are_links(tmp_path, stdout, file, expected):
+    image = variant(tmp_path, f"[services.syslog]\nstdout = {str(stdout).lower()}\n"
+                              f"file = {str(file).lower()}\n")
+    conf = {Path(p).name for p in links(image) if p.startswith("/etc/syslog-ng/conf.d/")}
+    assert conf == expected
+    for name in expected:
+        assert (PROJECT_IMAGES / f"baseimage/services/syslog/etc/syslog-ng/boxwright/{name}").is_file()
+
+
+def test_sshd_host_keys_never_ship():
+    plan = service_plan(load_image("baseimage-sshd", VARIANTS))
+    assert "openssh-server" in plan["packages"]
+    assert "/etc/ssh/ssh_host_*" in plan["never_ship"]
+
+
+def test_service_turned_on_without_files_is_an_error(tmp_path):
+    (tmp_path / "lone").mkdir()
+    (tmp_path / "lone" / "image.toml").write_text(
+        'version = "1.0.0"\nbootstrap = { suite = "trixie" }\nservices = { sshd = true }\n')
+    with pytest.raises(DefinitionError, match=r"services\.sshd: turned on, but no definition ships it"):
+        load_image("lone", tmp_path)
+
+
+def test_every_service_with_a_daemon_has_a_run_file():
+    for name, service in SERVICES.items():
+        if service.service_dir:
+            run = PROJECT_IMAGES / "baseimage/services" / name / service.service_dir.lstrip("/") / "run"
+            assert run.is_file() and run.stat().st_mode & 0o111, run
