@@ -40,6 +40,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_MARK}{target.name}.", dir=target.parent))
     try:
         yield tmp
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; outputs get the usual mode
         old = None
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f"{_TMP_MARK}{target.name}.old.", dir=target.parent))
@@ -50,6 +51,12 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def remove_stale_temporaries(directory: Path) -> list[Path]:
