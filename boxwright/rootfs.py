@@ -34,6 +34,8 @@ BOOT_PACKAGES = (
     "iproute2", "systemd-resolved", "openssh-server", "sudo", "qemu-guest-agent", "rsync",
     "ca-certificates",
 )
+#: Suites whose docker.io still contains the docker CLI (trixie split it into docker-cli).
+_CLI_IN_DOCKER_IO = ("bullseye", "bookworm", "oldoldstable", "oldstable")
 APT_CACHE = PROJECT_ROOT / "build" / "boxes" / "apt-cache"
 _SLIM = TEMPLATES_DIR / "base"
 CUSTOMIZE_PATH = "/tmp/boxwright-customize.sh"
@@ -41,7 +43,9 @@ CUSTOMIZE_PATH = "/tmp/boxwright-customize.sh"
 
 def box_packages(box: BoxDefinition) -> list[str]:
     """Sorted, de-duplicated: boot essentials, the kernel, Docker, the definition's extras."""
-    docker = () if box.docker == "none" else (box.docker,)
+    docker: tuple[str, ...] = ()
+    if box.docker == "docker.io":
+        docker = ("docker.io",) if box.suite in _CLI_IN_DOCKER_IO else ("docker.io", "docker-cli")
     return sorted({*BOOT_PACKAGES, box.kernel, *docker, *box.packages})
 
 
@@ -53,6 +57,8 @@ def kernel_cmdline(box: BoxDefinition) -> str:
 def template_context(box: BoxDefinition, version: str) -> dict[str, Any]:
     """Everything the box templates may use, derived from the definition and the version."""
     enable = ["systemd-networkd.service", "systemd-resolved.service", "ssh.service"]
+    #: Nothing to do in a VM with no LVM snapshots, no e2scrub timer and no grub menu to remember.
+    disable = ["lvm2-monitor.service", "e2scrub_reap.service", "grub-common.service"]
     if box.docker != "none":
         enable += ["containerd.service", "docker.service"]
     if box.preload_images:
@@ -82,6 +88,7 @@ def template_context(box: BoxDefinition, version: str) -> dict[str, Any]:
         "cmdline": kernel_cmdline(box),
         "users": users,
         "enable": enable,
+        "disable": disable,
     }
 
 
