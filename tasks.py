@@ -138,4 +138,4 @@ def registry(c: Context, port: int = 5000, root: str = "build/registry") -> None
         LocalRegistry(Path(root).resolve(), port=port).serve_forever()
 
 
-ns = Collection(render, build_image, build_box, test, bench, publish, ci, registry)
+ns = Collection(render, build_image, build_box, test, test_box, bench, publish, ci, registry)
