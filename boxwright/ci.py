@@ -8,6 +8,7 @@ that was built (``BOXWRIGHT_TEST_IMAGE_ID``), and every run leaves a trail in
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import subprocess
@@ -149,15 +150,17 @@ def run_image_tests(
     argv = image_test_argv(paths, junit, keyword)
     if echo:
         print(f"testing {name} ({image_id[:19]}): {' '.join(argv[1:])}", flush=True)
-    with log.open("w") as out:
-        process = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, text=True,
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert process.stdout is not None
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         try:
-            for line in process.stdout:
-                out.write(line)
+            # Raw reads, not lines: pytest's progress dots show up as each test finishes.
+            while chunk := os.read(process.stdout.fileno(), 65536):
+                out.write(chunk)
                 if echo:
-                    print(line, end="", flush=True)
+                    print(decoder.decode(chunk), end="", flush=True)
         finally:
             code = process.wait()
     return TestCounts.from_junit(junit, code)
@@ -220,8 +223,8 @@ def run_ci(
     failures = [r for r in reports if r.status == "failed"]
     if failures:
         lines = "\n".join(f"  {r.image}: {r.failed_stage}: {r.message.splitlines()[0]}" for r in failures)
-        raise BuildError(f"ci failed for {len(failures)} of {len(reports)} image(s), nothing of them "
-                         f"published:\n{lines}")
+        raise BuildError(f"ci failed for {len(failures)} of {len(reports)} image(s), "
+                         f"which were not published:\n{lines}")
     return reports
 
 
@@ -290,6 +293,5 @@ def _test_failure(counts: TestCounts, log: Path) -> str:
     if counts.exit_code == 5 or counts.total == 0:
         return f"no image tests were selected (pytest exit {counts.exit_code}); see {log}"
     if counts.failed or counts.errors:
-        return (f"{counts.failed + counts.errors} of {counts.total} image tests failed "
-                f"({counts.describe()}); see {log}")
+        return f"{counts.failed + counts.errors} of {counts.total} image tests failed; see {log}"
     return f"pytest exited {counts.exit_code} ({counts.describe()}); see {log}"

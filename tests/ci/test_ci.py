@@ -80,7 +80,7 @@ def test_all_keeps_going_and_lists_every_failure(tmp_path, registry):
         run_ci(None, images_dir=images, registry=registry.address, tests=PASSING,
                report_dir=reports, echo=False)
     message = str(caught.value)
-    assert message.startswith("ci failed for 1 of 2 image(s)")
+    assert message.startswith("ci failed for 1 of 2 image(s), which were not published")
     assert "broken: build:" in message and "did you mean 'packages'" in message
     assert json.loads((reports / "baseimage.json").read_text())["status"] == "published"
     assert json.loads((reports / "broken.json").read_text())["failed_stage"] == "build"
