@@ -35,6 +35,12 @@ def my_init() -> types.ModuleType:
     return load_my_init()
 
 
+@pytest.fixture(scope="session")
+def my_init_program() -> Path:
+    """The program file, images/baseimage/rootfs/sbin/my_init."""
+    return MY_INIT
+
+
 @dataclass
 class Result:
     """How one my_init run ended."""

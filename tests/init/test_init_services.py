@@ -94,12 +94,10 @@ def test_critical_service_killed_by_a_signal(sandbox):
     assert result.returncode == 128 + signal.SIGUSR1
 
 
-def test_critical_service_with_its_own_finish_calls_my_init(sandbox):
-    from conftest import MY_INIT
-
+def test_critical_service_with_its_own_finish_calls_my_init(sandbox, my_init_program):
     directory = sandbox.service("batch", "exit 7", critical=True)
     (directory / "finish").write_text(
-        f'#!/bin/sh\necho finished >> "$OUT/finish"\nexec {MY_INIT} --service-exited "$@"\n'
+        f'#!/bin/sh\necho finished >> "$OUT/finish"\nexec {my_init_program} --service-exited "$@"\n'
     )
     (directory / "finish").chmod(0o755)
     result = sandbox.run()
