@@ -160,3 +160,13 @@ def test_early_services_outlive_the_startup_and_shutdown_hooks(sandbox, started)
     result = init.wait()
     assert result.returncode == 0, result.stderr
     assert sandbox.read("syslog-seen").split() == ["startup", "post"]
+
+
+def test_critical_service_behind_a_symlink(sandbox):
+    # Debian's layout: /etc/service/NAME -> /etc/sv/OTHER; runsv runs ./finish in the target.
+    sandbox.script("/etc/sv/application/run", "sleep 0.5\nexit 9")
+    sandbox.path("/etc/service").mkdir(parents=True)
+    sandbox.path("/etc/service/app").symlink_to(sandbox.path("/etc/sv/application"))
+    result = sandbox.run(env={"MY_INIT_CRITICAL_SERVICES": "app"})
+    assert result.returncode == 9
+    assert "critical service app exited (9 0): stopping with 9" in result.messages("ERROR")
