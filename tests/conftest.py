@@ -7,6 +7,7 @@ a cache hit that takes about a second, and tests never run against a stale image
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from boxwright.image import BuildResult, build_image
 FIXTURES = Path(__file__).parent / "fixtures"
 #: Every container a test starts carries this label, so a crash can't leak one.
 TEST_LABEL = "io.boxwright.test"
+#: This pytest session's value of the label: concurrent sessions never sweep each other's containers.
+SESSION = str(os.getpid())
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +74,8 @@ def _no_leaked_containers() -> Iterator[None]:
 
     def labelled() -> list[docker.models.containers.Container]:
         with contextlib.suppress(docker.errors.DockerException, EngineError):
-            return docker_client().containers.list(all=True, filters={"label": TEST_LABEL})
+            return docker_client().containers.list(
+                all=True, filters={"label": f"{TEST_LABEL}={SESSION}"})
         return []
 
     before = {c.id for c in labelled()}
@@ -89,7 +93,7 @@ def run_container(engine: docker.DockerClient) -> Iterator[Callable[..., Any]]:
 
     def run(image: str, command: Any = None, **kwargs: Any) -> docker.models.containers.Container:
         kwargs.setdefault("detach", True)
-        kwargs.setdefault("labels", {TEST_LABEL: "1"})
+        kwargs.setdefault("labels", {TEST_LABEL: SESSION})
         container = engine.containers.run(image, command, **kwargs)
         started.append(container)
         return container
