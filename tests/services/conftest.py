@@ -1,0 +1,55 @@
+"""Fixtures for the bundled services: containers of the base image and of its variants.
+
+Variants are real definitions extending images/baseimage (tests/fixtures/service-images/).
+Helpers the tests import live in runit_checks.py (pytest puts this folder on sys.path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runit_checks import tar_of, wait_for_log
+
+from boxwright.image import BuildResult, build_image
+
+VARIANTS = Path(__file__).parents[1] / "fixtures" / "service-images"
+
+
+@pytest.fixture(scope="session")
+def variant_image(built_images: dict[str, BuildResult]) -> Callable[[str], str]:
+    """Build a variant from tests/fixtures/service-images/ once per session; return its tag."""
+
+    def build(name: str) -> str:
+        key = f"service-images/{name}"
+        if key not in built_images:
+            built_images[key] = build_image(name, images_dir=VARIANTS, echo=False)
+        return built_images[key].tags[-1]
+
+    return build
+
+
+@pytest.fixture
+def start(engine: Any, baseimage: str) -> Iterator[Callable[..., Any]]:
+    """``start(image=baseimage, files={path: (text, mode)}, **run_kwargs)``: a running container.
+
+    ``files`` are put into the container before it starts (my_init.d scripts, crontabs, ...);
+    ``(path, "=target")`` makes a hard link. Waits until my_init has started runsvdir.
+    """
+    started: list[Any] = []
+
+    def run(image: str | None = None, files: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        kwargs.setdefault("labels", {"io.boxwright.test": "1"})
+        container = engine.containers.create(image or baseimage, **kwargs)
+        started.append(container)
+        if files:
+            container.put_archive("/", tar_of(files))
+        container.start()
+        wait_for_log(container, "started runsvdir -P /etc/service")
+        return container
+
+    yield run
+    for container in started:
+        container.remove(force=True)
