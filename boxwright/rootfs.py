@@ -1,8 +1,8 @@
 """Stage 1 and 2 of a box: a bootable Debian rootfs from mmdebstrap, customised in its hooks.
 
 mmdebstrap writes a tarball; on the way its hooks copy the box's files in
-(``boxes/<name>/rootfs/`` plus the rendered fstab, grub files and
-customisation script) and run that script in the chroot.  No hypervisor, no
+(``templates/box/rootfs/`` for every box, ``boxes/<name>/rootfs/`` over it, plus
+the rendered fstab and grub files and the customisation script) and run that script in the chroot.  No hypervisor, no
 installer, no mounts: this stage runs at native speed.  Downloaded packages
 are kept in ``build/boxes/apt-cache/<suite>`` so a rebuild does not fetch them
 again.
@@ -21,6 +21,7 @@ from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
 
 __all__ = [
     "BOOT_PACKAGES",
+    "COMMON_ROOTFS",
     "box_packages",
     "kernel_cmdline",
     "mmdebstrap_argv",
@@ -39,6 +40,8 @@ _CLI_IN_DOCKER_IO = ("bullseye", "bookworm", "oldoldstable", "oldstable")
 APT_CACHE = PROJECT_ROOT / "build" / "boxes" / "apt-cache"
 _SLIM = TEMPLATES_DIR / "base"
 CUSTOMIZE_PATH = "/tmp/boxwright-customize.sh"
+#: Files every box gets (sshd, network, host keys, initramfs); a box's rootfs/ goes over them.
+COMMON_ROOTFS = TEMPLATES_DIR / "box" / "rootfs"
 
 
 def box_packages(box: BoxDefinition) -> list[str]:
@@ -100,7 +103,7 @@ def _read_key(box: BoxDefinition, key_file: str) -> str:
 def render_overlay(box: BoxDefinition, version: str, target: Path, mtime: int) -> Path:
     """Write the files the rootfs gets on top of the packages; return the customise script."""
     context = template_context(box, version)
-    copy_tree([box.rootfs] if box.rootfs else [], target, mtime)
+    copy_tree([COMMON_ROOTFS, *([box.rootfs] if box.rootfs else [])], target, mtime)
     rendered = {
         "etc/fstab": "box/fstab.j2",
         "etc/default/grub": "box/default-grub.j2",

@@ -50,6 +50,8 @@ def overlay(tiny, tmp_path) -> tuple[Path, Path]:
 def test_overlay_has_rootfs_files_and_rendered_ones(overlay):
     target, _ = overlay
     assert (target / "etc" / "boxwright-fixture").read_text() == "tiny fixture box\n"
+    assert "UseDNS no" in (target / "etc" / "ssh" / "sshd_config.d" / "10-boxwright.conf").read_text()
+    assert (target / "etc" / "systemd" / "network" / "90-boxwright-eth0.network").is_file()
     fstab = (target / "etc" / "fstab").read_text()
     assert "/dev/mapper/tinyvg-rootlv  /     ext4" in fstab
     assert "/dev/mapper/tinyvg-swaplv  none  swap" in fstab
