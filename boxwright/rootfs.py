@@ -2,8 +2,9 @@
 
 mmdebstrap writes a tarball; on the way its hooks copy the box's files in
 (``templates/box/rootfs/`` for every box, ``boxes/<name>/rootfs/`` over it, plus
-the rendered fstab and grub files and the customisation script) and run that script in the chroot.  No hypervisor, no
-installer, no mounts: this stage runs at native speed.  Downloaded packages
+the rendered fstab and grub files and the customisation script) and run that
+script in the chroot.  No hypervisor, no installer, no mounts: this stage runs
+at native speed.  Downloaded packages
 are kept in ``build/boxes/apt-cache/<suite>`` so a rebuild does not fetch them
 again.
 """
