@@ -56,6 +56,28 @@ class BootedBox:
         self.ssh_configs[machine] = path
         return path
 
+    def reboot(self, machine: str, timeout: float = 300) -> float:
+        """Reboot from inside the guest (``systemctl reboot``); return seconds until SSH answers again."""
+        def boot_id() -> str | None:
+            result = subprocess.run(
+                self.ssh_argv(machine, "cat", "/proc/sys/kernel/random/boot_id"),
+                capture_output=True, text=True, timeout=30,
+            )
+            return result.stdout.strip() if result.returncode == 0 else None
+
+        before = boot_id()
+        started = time.monotonic()
+        subprocess.run(self.ssh_argv(machine, "sudo", "systemctl", "reboot"), capture_output=True, timeout=60)
+        while time.monotonic() - started < timeout:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                current = boot_id()
+                if current and current != before:
+                    return time.monotonic() - started
+            time.sleep(2)
+        raise BoxwrightError(
+            f"{machine} did not come back within {timeout:.0f} s of a reboot:\n{self.serial_tail(machine)}"
+        )
+
     def serial_tail(self, machine: str, lines: int = 40) -> str:
         log = self.root / f"{machine}-serial.log"
         if not log.exists():

@@ -42,10 +42,10 @@ def test_volume_group_fills_the_disk(host, box_definition):
 
 
 def test_swap_lv_is_active(host, box_definition):
-    swaps = host.check_output("swapon --show=NAME --noheadings")
+    swaps = [line.split()[0] for line in host.file("/proc/swaps").content_string.splitlines()[1:]]
     assert swaps, "no swap active"
     real = host.check_output(f"readlink -f /dev/{box_definition.lvm.vg}/{box_definition.lvm.swap}")
-    assert real in [host.check_output(f"readlink -f {s}") for s in swaps.split()]
+    assert real in [host.check_output(f"readlink -f {s}") for s in swaps]
 
 
 def test_disk_is_sparse_on_the_host(vms, box_definition):
@@ -110,7 +110,7 @@ def test_memory_limit_is_enforced(host, loaded_image):
     host.run(f"docker rm -f {name}")
     result = host.run(
         f"docker run --name {name} --memory 64m {loaded_image} "
-        "python3 -c 'b = bytearray(256 * 1024 * 1024); print(len(b))'"
+        "python3 -c 'b = b\"x\" * (256 << 20); print(len(b))'"
     )
     assert result.rc == 137, result.stdout + result.stderr
     assert host.check_output(f"docker inspect -f '{{{{.State.OOMKilled}}}}' {name}") == "true"
@@ -150,10 +150,11 @@ def test_machine_id_and_host_keys_differ_between_vms(host, other_host):
 def test_reboots_cleanly_and_docker_comes_back(vms):
     before = testinfra.get_host(vms.testinfra_spec("two"), ssh_config=str(vms.ssh_configs["two"]))
     boot_id = before.file("/proc/sys/kernel/random/boot_id").content_string
-    vms.vagrant.reload("two")
+    print(f"reboot: ssh back after {vms.reboot('two'):.1f} s")
     after = testinfra.get_host(vms.testinfra_spec("two"), ssh_config=str(vms.refresh_ssh_config("two")))
     assert after.file("/proc/sys/kernel/random/boot_id").content_string != boot_id
+    state = after.run("timeout 300 systemctl is-system-running --wait").stdout.strip()
+    assert after.run("systemctl --failed --no-legend").stdout.strip() == ""
+    assert state == "running"
     assert after.service("docker").is_running
     assert after.run("docker info").rc == 0
-    assert after.run("systemctl is-system-running --wait").stdout.strip() in ("running", "degraded")
-    assert after.run("systemctl --failed --no-legend").stdout.strip() == ""
