@@ -7,7 +7,9 @@ whatever happens (see boxwright.testbox).
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import testinfra
 
 from boxwright import PROJECT_ROOT
 from boxwright.accel import detect_accel
+from boxwright.bench_box import LAST_TEST_BOX
 from boxwright.box_definition import load_box
 from boxwright.testbox import booted_box
 
@@ -39,11 +42,19 @@ def catalog(box_definition) -> Path:
 
 
 @pytest.fixture(scope="session")
-def vms(catalog):
+def vms(catalog, request):
     accel = detect_accel()
+    started = time.monotonic()
     with booted_box(catalog, machines=MACHINES, driver=accel.libvirt_driver) as booted:
         print(f"test-box: {booted.name} {booted.version} up in {booted.up_seconds:.1f} s ({accel.name})")
         yield booted
+    # For `invoke bench` (box group): how long booting, checking and cleaning up took.
+    vm_tests = [item for item in request.session.items if item.get_closest_marker("vm")]
+    record = {"seconds": round(time.monotonic() - started, 1), "tests": len(vm_tests),
+              "up_seconds": round(booted.up_seconds, 1), "accelerator": accel.name,
+              "version": booted.version}
+    LAST_TEST_BOX.parent.mkdir(parents=True, exist_ok=True)
+    LAST_TEST_BOX.write_text(json.dumps(record) + "\n")
 
 
 @pytest.fixture(scope="session")
