@@ -28,7 +28,7 @@ from boxwright.engine import docker_client
 from boxwright.errors import BoxwrightError, BuildError
 from boxwright.image import build_image, image_repository
 from boxwright.provenance import DIRTY_LABEL, INPUT_LABEL
-from boxwright.publish import publish, registry_repository, release_tags, revision_tag
+from boxwright.publish import publish, release_tags, revision_tag
 from boxwright.sbom import SBOM_LABEL, SBOM_PATH, read_sbom
 
 __all__ = [
@@ -260,7 +260,8 @@ def table(reports: Sequence[CiReport]) -> str:
     rows = ["ci summary:"]
     for r in reports:
         tests = f"{r.tests.get('passed', 0)}/{r.tests.get('total', 0)} tests" if r.tests else "not tested"
-        rows.append(f"  {r.image:<{width}}  {r.status:<9}  {tests:<14}  {r.tag or '-'}")
+        where = r.tag if r.status == "published" else r.image_id[:19] or "-"
+        rows.append(f"  {r.image:<{width}}  {r.status:<9}  {tests:<14}  {where}")
     return "\n".join(rows)
 
 
@@ -277,8 +278,8 @@ def _record_build(
     report.input_hash, report.base_input_hash = labels.get(INPUT_LABEL, ""), labels.get(HASH_LABEL, "")
     tag = revision_tag(labels)
     report.release_tags = release_tags(labels, latest=latest)
-    destination = registry_repository(report.registry, report.image) if report.registry else None
-    report.tag = f"{destination or image_repository(report.image)}:{tag}"
+    # The registry's name once published; until then the repository's (a name, not a local tag).
+    report.tag = f"{image_repository(report.image)}:{tag}"
     sbom = read_sbom(client, image_id)
     sbom_file = report_dir / f"{report.image}.sbom.json"
     with atomic_file(sbom_file) as tmp:

@@ -26,6 +26,7 @@ def test_a_failing_test_blocks_the_publish(tmp_path, registry, tags_for):
     report = ci_image("baseimage", registry=registry.address, tests=FAILING, report_dir=tmp_path, echo=False)
     assert report.status == "failed"
     assert report.failed_stage == "test"
+    assert report.tag.startswith("boxwright/baseimage:")  # named, not pushed
     assert report.tests["passed"] == 1 and report.tests["failed"] == 1
     assert "1 of 2 image tests failed" in report.message
     assert repository_tags(registry.address, "boxwright/baseimage") == []
