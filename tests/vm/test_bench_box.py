@@ -1,0 +1,24 @@
+"""`invoke bench --quick --only box` runs in the suite (after the box was built) so it never rots."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from boxwright.bench import run_bench
+
+pytestmark = pytest.mark.vm
+
+
+def test_box_group_records_build_stages_sizes_and_boot(catalog):
+    path = run_bench(quick=True, only="box", echo=False)
+    try:
+        results = json.loads(path.read_text())
+    finally:
+        path.unlink()
+    figures = {m["name"]: m for m in results["metrics"]}
+    assert {"build stage: rootfs", "build stage: disk", "build total", "box file size",
+            "qcow2 virtual size", "vagrant up → SSH ready (incl. pool upload)"} <= set(figures)
+    assert all(m["samples"] for m in figures.values())
+    assert results["machine"]["box accelerator"].split()[0] in ("kvm", "tcg")
