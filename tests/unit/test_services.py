@@ -8,7 +8,7 @@ import pytest
 
 from boxwright.definitions import load_image
 from boxwright.errors import DefinitionError
-from boxwright.image import render_context
+from boxwright.image import render_context, render_image
 from boxwright.services import PREFIX_LOG, SERVICES, service_plan
 
 VARIANTS = Path(__file__).parent.parent / "fixtures" / "service-images"
@@ -112,3 +112,15 @@ def test_every_service_with_a_daemon_has_a_run_file():
         if service.service_dir:
             run = PROJECT_IMAGES / "baseimage/services" / name / service.service_dir.lstrip("/") / "run"
             assert run.is_file() and run.stat().st_mode & 0o111, run
+
+
+def test_host_keys_are_removed_in_the_install_layer(tmp_path):
+    text = (render_image(load_image("baseimage-sshd", VARIANTS), tmp_path / "ctx") / "Dockerfile").read_text()
+    install = text[text.index("RUN "):text.index("COPY rootfs/")]
+    assert "openssh-server" in install and "rm -rf /etc/ssh/ssh_host_*" in install
+
+
+def test_option_links_are_made_after_the_files_are_copied(tmp_path):
+    context = render_image(load_image("baseimage", PROJECT_IMAGES), tmp_path / "ctx")
+    text = (context / "Dockerfile").read_text()
+    assert text.index("COPY rootfs/") < text.index(f"ln -sfn {PREFIX_LOG} /etc/service/cron/log/run")
