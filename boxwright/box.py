@@ -227,12 +227,14 @@ def _disk(box: BoxDefinition, rootfs: Path, disk: Path, accel: Accel, say: Any) 
         _run(create_argv(tmp, box.disk_gb), "qemu-img create")
         smp = max(1, min(2, os.cpu_count() or 1))
         script = guestfish_script(disk_layout(box), tmp, rootfs, smp)
-        marks = {"t": time.monotonic()}
+        current = {"title": "", "since": time.monotonic()}
 
         def step(title: str) -> None:
+            """Report the step that just ended, with its duration."""
             now = time.monotonic()
-            say(f"    {title} (+{now - marks['t']:.1f} s)", flush=True)
-            marks["t"] = now
+            if current["title"]:
+                say(f"    {current['title']}: {now - float(current['since']):.1f} s", flush=True)
+            current.update(title=title, since=now)
 
         run_guestfish(script, accel, watch=tmp, on_step=step)
 
