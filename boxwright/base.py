@@ -32,7 +32,11 @@ __all__ = ["BASE_REPOSITORY", "HASH_LABEL", "BaseImage", "base_image", "ensure_b
 BASE_REPOSITORY = "boxwright/debian"
 HASH_LABEL = "io.boxwright.base.input-hash"
 #: Bump when the recipe below changes in a way the inputs do not show.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
+#: Suites whose base-files does not merge /usr itself: mmdebstrap's merged-usr hook does it
+#: without the usrmerge package (which drags perl and libfile-find-rule-perl into the base).
+_MERGED_USR_HOOK_SUITES = ("buster", "bullseye", "bookworm", "oldoldstable", "oldstable")
+_MERGED_USR_HOOK = Path("/usr/share/mmdebstrap/hooks/merged-usr")
 _SLIM_FILES = ("dpkg-slim.cfg", "apt-container.conf", "slimify.sh")
 @dataclass(frozen=True)
 class BaseImage:
@@ -76,6 +80,8 @@ def mmdebstrap_argv(bootstrap: Bootstrap, output: Path, templates_dir: Path = TE
         f"--aptopt={templates_dir / 'base' / 'apt-container.conf'}",
         f"--customize-hook=sh {templates_dir / 'base' / 'slimify.sh'} \"$1\"",
     ]
+    if bootstrap.suite in _MERGED_USR_HOOK_SUITES:
+        argv.append(f"--hook-dir={_MERGED_USR_HOOK}")
     if bootstrap.packages:
         argv.append("--include=" + ",".join(sorted(bootstrap.packages)))
     argv += [bootstrap.suite, str(output), bootstrap.mirror]
