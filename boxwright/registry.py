@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -138,15 +139,21 @@ class LocalRegistry:
         self.stop()
 
     def serve_forever(self) -> None:
-        """Start, say where, then wait until the registry exits or Ctrl-C."""
+        """Start, say where, then wait until the registry exits, Ctrl-C or SIGTERM (which stop it)."""
         self.start()
         assert self.process is not None
         print(f"registry on {self.address} (storage {self.root / 'data'}, log {self.log}); "
               "Ctrl-C stops it", flush=True)
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             self.process.wait()
         finally:
             self.stop()
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _request(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None,
