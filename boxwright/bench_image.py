@@ -10,7 +10,7 @@ from pathlib import Path
 
 from boxwright import PROJECT_ROOT
 from boxwright.base import base_image, ensure_base
-from boxwright.bench import Recorder
+from boxwright.bench import BenchError, Recorder
 from boxwright.definitions import IMAGES_DIR, load_image
 from boxwright.engine import docker_client
 from boxwright.image import build_image
@@ -40,6 +40,38 @@ def bench_image(rec: Recorder, name: str = "baseimage") -> None:
         image = client.images.get(reference)
         rec.add("image", f"{label} size, uncompressed", name, "MB", [image.attrs["Size"] / MB])
         rec.add("image", f"{label} size, docker save | gzip", name, "MB", [_gzip_size(image) / MB])
+    _syslog_burst(rec, name, 5_000 if rec.quick else 100_000)
+
+
+def _syslog_burst(rec: Recorder, name: str, lines: int) -> None:
+    """`logger` a burst into a running container; count what reaches `docker logs`."""
+    client = docker_client()
+    container = client.containers.run(f"boxwright/{name}:latest", detach=True,
+                                      labels={"io.boxwright.bench": "1"})
+    try:
+        deadline = time.monotonic() + 30
+        while container.exec_run(["sv", "check", "/etc/early_service/syslog"])[0] != 0:
+            if time.monotonic() > deadline:
+                raise BenchError("syslog never came up in the stock image")
+            time.sleep(0.2)
+        started = time.monotonic()
+        code, output = container.exec_run(["sh", "-c", f"seq {lines} | logger -t boxwright-burst"])
+        if code != 0:
+            raise BenchError(f"logger burst failed: {output!r}")
+        sent = time.monotonic() - started
+        arrived, seconds = 0, 0.0
+        settle = time.monotonic() + 60
+        while time.monotonic() < settle:
+            arrived = container.logs(stdout=True, stderr=True).count(b"boxwright-burst")
+            seconds = time.monotonic() - started
+            if arrived >= lines:
+                break
+            time.sleep(0.5)
+    finally:
+        container.remove(force=True)
+    note = f"{lines} lines, sent in {sent:.1f} s"
+    rec.add("image", "syslog burst: lines lost before docker logs", name, "lines", [lines - arrived], note)
+    rec.add("image", "syslog burst: throughput to docker logs", name, "lines/s", [arrived / seconds], note)
 
 
 def _gzip_size(image: object) -> int:
