@@ -38,6 +38,7 @@ from boxwright.catalog import (
 )
 from boxwright.disk import compress_argv, create_argv, disk_layout, guestfish_script, run_guestfish
 from boxwright.errors import BuildError, ToolMissing
+from boxwright.preload import save_images
 from boxwright.provenance import git_dirty, git_revision, source_date_epoch
 from boxwright.render import render_template
 from boxwright.rootfs import mmdebstrap_argv, render_overlay, template_context
@@ -190,6 +191,11 @@ def _rootfs_and_customise(
     switched = None
     with tempfile.TemporaryDirectory(prefix="overlay-", dir=work) as tmp, atomic_file(rootfs) as out:
         script = render_overlay(box, version, Path(tmp) / "rootfs", source_date_epoch())
+        if box.preload_images:
+            saved = save_images(box.preload_images, Path(tmp) / "rootfs")
+            result.sizes["preload_images"] = saved
+            say(f"    saved {', '.join(box.preload_images)} for first boot ({saved / 1e6:.0f} MB)",
+                flush=True)
         argv = mmdebstrap_argv(box, Path(tmp) / "rootfs", script, out)
         env = dict(os.environ, SOURCE_DATE_EPOCH=str(source_date_epoch()))
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

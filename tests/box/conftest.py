@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+import tarfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,26 @@ def box_fixtures() -> Path:
 @pytest.fixture
 def golden() -> Path:
     return GOLDEN
+
+
+#: The image the tiny fixture box preloads (see tests/fixtures/boxes/tiny/box.toml).
+PRELOAD_IMAGE = "boxwright-test/preload:1"
+
+
+@pytest.fixture(scope="session")
+def preload_image() -> Iterator[str]:
+    """A one-file image built FROM scratch (no registry), removed after the session."""
+    from boxwright.engine import docker_client
+
+    client = docker_client()
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, data in {"Dockerfile": b"FROM scratch\nCOPY hello.txt /\n",
+                           "hello.txt": b"preloaded by boxwright\n"}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    context.seek(0)
+    client.images.build(fileobj=context, custom_context=True, tag=PRELOAD_IMAGE, rm=True)
+    yield PRELOAD_IMAGE
+    client.images.remove(PRELOAD_IMAGE, force=True)

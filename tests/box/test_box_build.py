@@ -25,7 +25,7 @@ GIB = 1024**3
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, request) -> BoxResult:
+def built(tmp_path_factory, request, preload_image) -> BoxResult:
     fixtures = Path(request.config.rootpath) / "tests" / "fixtures" / "boxes"
     root = tmp_path_factory.mktemp("box")
     return build_box("tiny", boxes_dir=fixtures, dist=root / "dist", work=root / "work", echo=True)
@@ -95,6 +95,8 @@ echo ==wants
 ls /etc/systemd/system/multi-user.target.wants
 echo ==boot
 ls /boot
+echo ==preload
+ls /var/lib/boxwright/preload
 echo ==dpkg-status
 cat /var/lib/dpkg/status
 """
@@ -222,8 +224,13 @@ def test_users_and_logins(inside):
 
 
 def test_services_enabled(inside):
-    assert {"docker.service", "containerd.service", "ssh.service",
-            "systemd-networkd.service"} <= set(inside["wants"].split())
+    assert {"docker.service", "containerd.service", "ssh.service", "systemd-networkd.service",
+            "boxwright-preload-images.service"} <= set(inside["wants"].split())
+
+
+def test_images_are_preloaded(inside, built):
+    assert inside["preload"] == "boxwright-test_preload_1.tar"
+    assert built.sizes["preload_images"] > 0
 
 
 @pytest.mark.parametrize("package", [

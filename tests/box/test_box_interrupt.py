@@ -42,7 +42,7 @@ def _qemu_using(path: Path) -> list[int]:
     return pids
 
 
-def test_ctrl_c_during_disk_stage_cleans_up(tmp_path, request):
+def test_ctrl_c_during_disk_stage_cleans_up(tmp_path, request, preload_image):
     fixtures = Path(request.config.rootpath) / "tests" / "fixtures" / "boxes"
     process = subprocess.Popen(
         [sys.executable, "-c", BUILD, str(tmp_path), str(fixtures)], stdout=subprocess.PIPE,

@@ -13,8 +13,15 @@ from boxwright.accel import ACCEL_ENV, Accel, detect_accel, kvm_probe_argv
 from boxwright.box import box_file_name, metadata, render_vagrantfile
 from boxwright.box_definition import load_box
 from boxwright.disk import compress_argv, create_argv, disk_layout, guestfish_script
-from boxwright.errors import BoxwrightError
-from boxwright.rootfs import box_packages, kernel_cmdline, mmdebstrap_argv, render_overlay
+from boxwright.errors import BoxwrightError, BuildError
+from boxwright.preload import preload_file_name, save_images
+from boxwright.rootfs import (
+    box_packages,
+    kernel_cmdline,
+    mmdebstrap_argv,
+    render_overlay,
+    template_context,
+)
 
 VERSION = "0.3.20250101000000"
 
@@ -82,6 +89,18 @@ def test_customise_script_passes_shellcheck(overlay):
     result = subprocess.run([str(shellcheck), "--shell=sh", "--severity=style", str(script)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_preload_unit_is_enabled_only_with_images(tiny, write_box):
+    assert "boxwright-preload-images.service" in template_context(tiny, VERSION)["enable"]
+    plain = load_box("sample", write_box('version = "1.0"\n'))
+    assert "boxwright-preload-images.service" not in template_context(plain, VERSION)["enable"]
+    assert preload_file_name("boxwright/baseimage:1.0") == "boxwright_baseimage_1.0.tar"
+
+
+def test_missing_preload_image_is_one_line(tmp_path):
+    with pytest.raises(BuildError, match="'boxwright-test/absent:0' is not in the Docker engine"):
+        save_images(("boxwright-test/absent:0",), tmp_path)
 
 
 def test_packages_and_cmdline(tiny):
