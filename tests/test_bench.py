@@ -13,7 +13,7 @@ import pytest
 from boxwright.bench import run_bench
 from boxwright.bench_init import VARIANTS
 
-pytestmark = pytest.mark.image
+pytestmark = pytest.mark.bench
 
 
 @pytest.fixture(scope="module")

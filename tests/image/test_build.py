@@ -28,13 +28,21 @@ def test_failing_run_shows_its_tail_and_leaves_no_container(tmp_path, engine, ba
         'version = "0.0.1"\nbootstrap = { suite = "trixie" }\n'
         'packages = ["python3-minimal", "no-such-package-boxwright"]\n'
     )
-    before = {c.id for c in engine.containers.list(all=True)}
+    before = build_step_containers(engine)
     with pytest.raises(BuildError) as caught:
         build_image("broken", images_dir=tmp_path, echo=False)
     message = str(caught.value)
     assert message.startswith("docker build of boxwright/broken:0.0.1 failed")
     assert "Unable to locate package no-such-package-boxwright" in message
-    assert {c.id for c in engine.containers.list(all=True)} == before
+    assert build_step_containers(engine) == before
+
+
+def build_step_containers(engine) -> set[str]:
+    """Containers of Dockerfile RUN steps (other sessions' test containers don't count)."""
+    return {
+        c.id for c in engine.containers.list(all=True)
+        if "-o pipefail -euc" in " ".join(c.attrs["Config"].get("Cmd") or [])
+    }
 
 
 def kit(*args: str) -> subprocess.Popen[str]:
@@ -60,7 +68,7 @@ def test_ctrl_c_during_build_leaves_no_containers_or_temporaries(tmp_path, engin
         'version = "0.0.1"\nbootstrap = { suite = "trixie" }\n'
         f'packages = ["python3", "cron", "logrotate"]\ndescription = "{time.time()}"\n'
     )
-    before = {c.id for c in engine.containers.list(all=True)}
+    before = build_step_containers(engine)
     env = dict(os.environ, BOXWRIGHT_IMAGES_DIR=str(images))
     proc = subprocess.Popen(
         [str(PROJECT_ROOT / "kit"), "build-image", "--name", "slow", "--no-cache"], cwd=PROJECT_ROOT,
@@ -79,7 +87,7 @@ def test_ctrl_c_during_build_leaves_no_containers_or_temporaries(tmp_path, engin
     assert "interrupted" in out
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        leftover = {c.id for c in engine.containers.list(all=True)} - before
+        leftover = build_step_containers(engine) - before
         if not leftover:
             break
         time.sleep(0.5)
