@@ -34,7 +34,7 @@ class Service:
 
 SERVICES: dict[str, Service] = {
     # Started by my_init before the first startup script and stopped after the last
-    # post-shutdown hook: /etc/early_service (docs/my_init.md).
+    # post-shutdown hook: /etc/early_service (README.md, my_init section).
     "syslog": Service(("syslog-ng-core",), "/etc/early_service/syslog"),
     # cron-daemon-common depends on "systemd | systemd-standalone-sysusers | ...": the
     # standalone one goes first so that apt never picks systemd.

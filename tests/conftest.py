@@ -63,7 +63,7 @@ def image_definition() -> ImageDefinition:
 @pytest.fixture(scope="session")
 def baseimage(image_builder: Callable[[str], str]) -> str:
     """The image under test: built from its definition (a cache hit when nothing changed),
-    or under ``./kit ci`` the exact image it built and will publish (docs/ci.md)."""
+    or under ``./kit ci`` the exact image it built and will publish (README.md, CI pipeline section)."""
     name, image_id = image_under_test()
     return image_id or image_builder(name)
 
