@@ -30,6 +30,8 @@ class Service:
     service_dir: str | None = None
     #: Paths (shell globs) removed right after the install: they must never ship.
     never_ship: tuple[str, ...] = ()
+    #: Files made 0600 in the image: git records only 0644/0755, ssh refuses a readable key.
+    private: tuple[str, ...] = ()
 
 
 SERVICES: dict[str, Service] = {
@@ -41,7 +43,8 @@ SERVICES: dict[str, Service] = {
     "cron": Service(("systemd-standalone-sysusers", "cron"), "/etc/service/cron"),
     "logrotate": Service(("logrotate",)),
     # openssh-server's postinst makes host keys; they are made at first start instead.
-    "sshd": Service(("openssh-server",), "/etc/service/sshd", ("/etc/ssh/ssh_host_*",)),
+    "sshd": Service(("openssh-server",), "/etc/service/sshd", ("/etc/ssh/ssh_host_*",),
+                    private=("/etc/insecure_key",)),
 }
 assert tuple(SERVICES) == BUNDLED_SERVICES
 
@@ -66,6 +69,7 @@ def service_plan(definition: ImageDefinition) -> dict[str, Any]:
         "enabled": enabled,
         "packages": packages,
         "never_ship": [glob for name in enabled for glob in SERVICES[name].never_ship],
+        "private": [path for name in enabled for path in SERVICES[name].private],
         "links": [{"target": t, "path": p} for t, p in links],
         "link_dirs": sorted({p.rsplit("/", 1)[0] for _, p in links}),
     }

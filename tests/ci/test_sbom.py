@@ -26,8 +26,8 @@ def test_sbom_file_matches_its_label(engine, image_id):
 def test_sbom_lists_the_defined_packages_at_their_versions(engine, image_id, image_definition, sbom):
     versions = {c["name"]: c["version"] for c in sbom["components"]}
     for package in image_definition.packages:
-        installed = engine.containers.run(image_id, ["dpkg-query", "-W", "-f", "${Version}", package],
-                                          remove=True).decode()
+        installed = engine.containers.run(image_id, ["dpkg-query", "-W", "-f", "${Version}\n", package],
+                                          remove=True).decode().strip()
         assert versions[package] == installed
 
 
