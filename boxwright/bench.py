@@ -100,21 +100,25 @@ def _number(value: float, unit: str) -> str:
 
 
 def table(metrics: list[Metric]) -> str:
-    """A Markdown table: one row per figure, one column per variant (medians, with n)."""
-    rows: dict[tuple[str, str, str], dict[str, str]] = {}
-    variants: list[str] = []
-    for m in metrics:
-        rows.setdefault((m.group, m.name, m.unit), {})[m.variant] = _format(m).replace(f" {m.unit}", "", 1)
-        if m.variant not in variants:
-            variants.append(m.variant)
-    lines = [
-        "| group | figure | unit | " + " | ".join(variants) + " |",
-        "|---|---|---|" + "---|" * len(variants),
-    ]
-    for (group, name, unit), cells in rows.items():
-        values = " | ".join(cells.get(v, "") for v in variants)
-        lines.append(f"| {group} | {name} | {unit} | {values} |")
-    return "\n".join(lines)
+    """Markdown: one table per group, a row per figure, a column per variant (median, range, n)."""
+    sections = []
+    for group in dict.fromkeys(m.group for m in metrics):
+        rows: dict[tuple[str, str], dict[str, str]] = {}
+        variants: list[str] = []
+        for m in (m for m in metrics if m.group == group):
+            cell = _format(m).replace(f" {m.unit}", "", 1).replace("|", "/")
+            rows.setdefault((m.name, m.unit), {})[m.variant] = cell
+            if m.variant not in variants:
+                variants.append(m.variant)
+        lines = [
+            f"| {group} | unit | " + " | ".join(variants) + " |",
+            "|---|---|" + "---|" * len(variants),
+        ]
+        for (name, unit), cells in rows.items():
+            values = " | ".join(cells.get(v, "") for v in variants)
+            lines.append(f"| {name} | {unit} | {values} |")
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections)
 
 
 def _groups() -> dict[str, Callable[[Recorder], None]]:

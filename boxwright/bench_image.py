@@ -39,7 +39,7 @@ def bench_image(rec: Recorder, name: str = "baseimage") -> None:
     for label, reference in (("base", base.tag), ("image", f"boxwright/{name}:latest")):
         image = client.images.get(reference)
         rec.add("image", f"{label} size, uncompressed", name, "MB", [image.attrs["Size"] / MB])
-        rec.add("image", f"{label} size, docker save | gzip", name, "MB", [_gzip_size(image) / MB])
+        rec.add("image", f"{label} size, docker save + gzip", name, "MB", [_gzip_size(image) / MB])
     _syslog_burst(rec, name, 5_000 if rec.quick else 100_000)
 
 
