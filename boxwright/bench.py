@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import platform
 import statistics
 import time
@@ -155,7 +156,7 @@ def run_bench(quick: bool = False, only: str = "", echo: bool = True) -> Path:
         "quick": quick,
         "groups": selected,
         "seconds": round(time.monotonic() - started, 1),
-        "machine": {"cpus": _cpus(), "kernel": platform.release(), **recorder.facts},
+        "machine": {"cpus": os.cpu_count() or 0, "kernel": platform.release(), **recorder.facts},
         "metrics": [m.as_dict() for m in recorder.metrics],
     }
     path = RESULTS_DIR / f"{now.strftime('%Y%m%d-%H%M%S')}-{revision[:10]}{'-quick' if quick else ''}.json"
@@ -167,8 +168,3 @@ def run_bench(quick: bool = False, only: str = "", echo: bool = True) -> Path:
         print(f"\nbench: wrote {path.relative_to(PROJECT_ROOT)} in {result['seconds']} s")
     return path
 
-
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
