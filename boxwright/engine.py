@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import functools
+import re
+from typing import Any
 
 import docker
 import docker.errors
 
-from boxwright.errors import EngineError
+from boxwright.errors import BuildError, EngineError
 
-__all__ = ["docker_client", "image_exists"]
+__all__ = ["docker_client", "stream_build"]
+
+_RUNNING_IN = re.compile(r"---> Running in ([0-9a-f]{12,64})")
 
 
 @functools.cache
@@ -26,10 +32,37 @@ def docker_client() -> docker.DockerClient:
     return client
 
 
-def image_exists(reference: str) -> bool:
-    """True when the engine has an image called ``reference``."""
+def stream_build(client: docker.DockerClient, what: str, *, echo: bool, **build_args: Any) -> str:
+    """Run ``client.api.build(**build_args)``, printing its output as it happens; return the image id.
+
+    A failing step raises :class:`BuildError` with the output's tail; Ctrl-C removes the
+    step containers the engine had started (it may still be stopping them).
+    """
+    tail: collections.deque[str] = collections.deque(maxlen=25)
+    image_id = None
+    step_containers: list[str] = []
     try:
-        docker_client().images.get(reference)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
+        for chunk in client.api.build(rm=True, forcerm=True, decode=True, pull=False, **build_args):
+            if "stream" in chunk:
+                text = chunk["stream"]
+                if echo:
+                    print(text, end="", flush=True)
+                tail.extend(line for line in text.splitlines() if line.strip())
+                if match := _RUNNING_IN.search(text):
+                    step_containers.append(match.group(1))
+            if "error" in chunk:
+                detail = "\n".join(f"  | {line}" for line in tail)
+                step = chunk["error"].strip().splitlines()[0]
+                raise BuildError(f"{what} failed: {step}\n{detail}")
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+    except docker.errors.APIError as error:
+        raise EngineError(f"the Docker engine refused {what}: {error.explanation}") from None
+    except KeyboardInterrupt:
+        for container_id in step_containers:
+            with contextlib.suppress(docker.errors.DockerException):
+                client.api.remove_container(container_id, force=True)
+        raise
+    if image_id is None:
+        raise BuildError(f"{what} ended without an image id")
+    return image_id

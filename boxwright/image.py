@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import docker.errors
-
 from boxwright import PROJECT_ROOT
 from boxwright.atomic import atomic_dir, remove_stale_temporaries
 from boxwright.base import HASH_LABEL, base_image, ensure_base, human_size
 from boxwright.definitions import IMAGES_DIR, ImageDefinition, load_image
-from boxwright.engine import docker_client
-from boxwright.errors import BuildError, EngineError
+from boxwright.engine import docker_client, stream_build
 from boxwright.provenance import INPUT_LABEL, input_hash, oci_labels, source_date_epoch, tree_hash
 from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
 from boxwright.sbom import attach_sbom
@@ -27,7 +21,6 @@ from boxwright.services import service_plan
 __all__ = ["BuildResult", "build_image", "image_repository", "render_context", "render_image"]
 
 BUILD_DIR = PROJECT_ROOT / "build" / "images"
-_RUNNING_IN = re.compile(r"---> Running in ([0-9a-f]{12,64})")
 
 
 @dataclass(frozen=True)
@@ -53,9 +46,6 @@ def render_context(definition: ImageDefinition, templates_dir: Path = TEMPLATES_
     services = service_plan(definition)
     packages = sorted(definition.packages)
     return {
-        "name": definition.name,
-        "version": definition.version,
-        "description": definition.description,
         "definition": definition.path.relative_to(definition.path.parents[2]).as_posix(),
         "base": base_ref,
         "packages": packages + [p for p in services["packages"] if p not in packages],
@@ -63,7 +53,6 @@ def render_context(definition: ImageDefinition, templates_dir: Path = TEMPLATES_
         "services": services,
         "env": dict(sorted(definition.env.items())),
         "command": list(definition.command),
-        "labels": dict(sorted(definition.labels.items())),
     }
 
 
@@ -115,7 +104,8 @@ def build_image(
     inputs = {**definition.labels, **base_labels}
     inputs[INPUT_LABEL] = input_hash({"context": tree_hash(context), "labels": inputs})
     labels = oci_labels(name, definition.version, inputs)
-    image_id = _stream_build(client, context, tags[0], labels, no_cache, echo)
+    image_id = stream_build(client, f"docker build of {tags[0]}", echo=echo,
+                            path=str(context), tag=tags[0], labels=labels, nocache=no_cache)
     # The SBOM goes on before any test runs: the tested image is the published one.
     image_id = attach_sbom(client, image_id, repository, definition.version, tags[0])
     image = client.images.get(image_id)
@@ -129,50 +119,3 @@ def build_image(
         )
     return result
 
-
-def _stream_build(
-    client: docker.DockerClient,
-    context: Path,
-    tag: str,
-    labels: dict[str, str],
-    no_cache: bool,
-    echo: bool,
-) -> str:
-    """Run the build, printing its output as it happens; a failure shows the tail."""
-    tail: collections.deque[str] = collections.deque(maxlen=25)
-    image_id = None
-    step_containers: list[str] = []
-    try:
-        stream = client.api.build(
-            path=str(context), tag=tag, labels=labels, nocache=no_cache,
-            rm=True, forcerm=True, decode=True, pull=False,
-        )
-        for chunk in stream:
-            if "stream" in chunk:
-                text = chunk["stream"]
-                if echo:
-                    print(text, end="", flush=True)
-                tail.extend(line for line in text.splitlines() if line.strip())
-                if match := _RUNNING_IN.search(text):
-                    step_containers.append(match.group(1))
-            if "error" in chunk:
-                detail = "\n".join(f"  | {line}" for line in tail)
-                step = chunk["error"].strip().splitlines()[0]
-                raise BuildError(f"docker build of {tag} failed: {step}\n{detail}")
-            if "aux" in chunk and "ID" in chunk["aux"]:
-                image_id = chunk["aux"]["ID"]
-    except docker.errors.APIError as error:
-        raise EngineError(f"the Docker engine refused the build of {tag}: {error.explanation}") from None
-    except KeyboardInterrupt:
-        _remove_containers(client, step_containers)
-        raise
-    if image_id is None:
-        raise BuildError(f"docker build of {tag} ended without an image id")
-    return image_id
-
-
-def _remove_containers(client: docker.DockerClient, ids: list[str]) -> None:
-    """Remove a cancelled build's step containers (the engine may still be stopping them)."""
-    for container_id in ids:
-        with contextlib.suppress(docker.errors.DockerException):
-            client.api.remove_container(container_id, force=True)

@@ -26,6 +26,7 @@ import docker
 import docker.errors
 
 from boxwright import __version__
+from boxwright.engine import stream_build
 from boxwright.errors import BuildError, EngineError
 from boxwright.provenance import source_date_epoch
 from boxwright.render import render_template
@@ -136,21 +137,10 @@ def attach_sbom(
         "Dockerfile.sbom.j2", {"image": image_id, "file": "sbom.cdx.json", "path": SBOM_PATH}
     ).encode()
     context = _tar({"Dockerfile": dockerfile, "sbom.cdx.json": document})
-    new_id = None
-    try:
-        for chunk in client.api.build(
-            fileobj=context, custom_context=True, tag=tag, labels={SBOM_LABEL: digest},
-            rm=True, forcerm=True, decode=True, pull=False,
-        ):
-            if "error" in chunk:
-                raise BuildError(f"attaching the SBOM to {tag} failed: {chunk['error'].strip()}")
-            if "aux" in chunk and "ID" in chunk["aux"]:
-                new_id = chunk["aux"]["ID"]
-    except docker.errors.APIError as error:
-        raise EngineError(f"the Docker engine refused the SBOM step of {tag}: {error.explanation}") from None
-    if new_id is None:
-        raise BuildError(f"the SBOM step of {tag} ended without an image id")
-    return new_id
+    return stream_build(
+        client, f"the SBOM step of {tag}", echo=False,
+        fileobj=context, custom_context=True, tag=tag, labels={SBOM_LABEL: digest},
+    )
 
 
 def read_sbom(client: docker.DockerClient, image: str) -> bytes:
