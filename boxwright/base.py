@@ -24,6 +24,7 @@ from boxwright import PROJECT_ROOT
 from boxwright.definitions import Bootstrap
 from boxwright.engine import docker_client
 from boxwright.errors import BuildError, ToolMissing
+from boxwright.mmdebstrap import common_argv
 from boxwright.provenance import input_hash, source_date_epoch
 from boxwright.render import TEMPLATES_DIR
 
@@ -33,10 +34,6 @@ BASE_REPOSITORY = "boxwright/debian"
 HASH_LABEL = "io.boxwright.base.input-hash"
 #: Bump when the recipe below changes in a way the inputs do not show.
 RECIPE_VERSION = 2
-#: Suites whose base-files does not merge /usr itself: mmdebstrap's merged-usr hook does it
-#: without the usrmerge package (which drags perl and libfile-find-rule-perl into the base).
-_MERGED_USR_HOOK_SUITES = ("buster", "bullseye", "bookworm", "oldoldstable", "oldstable")
-_MERGED_USR_HOOK = Path("/usr/share/mmdebstrap/hooks/merged-usr")
 _SLIM_FILES = ("dpkg-slim.cfg", "apt-container.conf", "slimify.sh")
 @dataclass(frozen=True)
 class BaseImage:
@@ -70,18 +67,8 @@ def base_image(bootstrap: Bootstrap, templates_dir: Path = TEMPLATES_DIR) -> Bas
 
 def mmdebstrap_argv(bootstrap: Bootstrap, output: Path, templates_dir: Path = TEMPLATES_DIR) -> list[str]:
     """The mmdebstrap command that writes the base rootfs as a tarball to ``output``."""
-    mode = "root" if os.geteuid() == 0 else "unshare"
-    argv = [
-        "mmdebstrap",
-        f"--mode={mode}",
-        f"--variant={bootstrap.variant}",
-        "--format=tar",
-        f"--dpkgopt={templates_dir / 'base' / 'dpkg-slim.cfg'}",
-        f"--aptopt={templates_dir / 'base' / 'apt-container.conf'}",
-        f"--customize-hook=sh {templates_dir / 'base' / 'slimify.sh'} \"$1\"",
-    ]
-    if bootstrap.suite in _MERGED_USR_HOOK_SUITES:
-        argv.append(f"--hook-dir={_MERGED_USR_HOOK}")
+    argv = common_argv(bootstrap.suite, bootstrap.variant, templates_dir)
+    argv.append(f"--aptopt={templates_dir / 'base' / 'apt-container.conf'}")
     if bootstrap.packages:
         argv.append("--include=" + ",".join(sorted(bootstrap.packages)))
     argv += [bootstrap.suite, str(output), bootstrap.mirror]

@@ -18,6 +18,7 @@ from typing import Any
 
 from boxwright import PROJECT_ROOT
 from boxwright.box_definition import BoxDefinition
+from boxwright.mmdebstrap import common_argv
 from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
 
 __all__ = [
@@ -39,7 +40,6 @@ BOOT_PACKAGES = (
 #: Suites whose docker.io still contains the docker CLI (trixie split it into docker-cli).
 _CLI_IN_DOCKER_IO = ("bullseye", "bookworm", "oldoldstable", "oldstable")
 APT_CACHE = PROJECT_ROOT / "build" / "boxes" / "apt-cache"
-_SLIM = TEMPLATES_DIR / "base"
 CUSTOMIZE_PATH = "/tmp/boxwright-customize.sh"
 #: Files every box gets (sshd, network, host keys, initramfs); a box's rootfs/ goes over them.
 COMMON_ROOTFS = TEMPLATES_DIR / "box" / "rootfs"
@@ -125,14 +125,9 @@ def mmdebstrap_argv(
     box: BoxDefinition, overlay: Path, script: Path, output: Path, cache: Path = APT_CACHE
 ) -> list[str]:
     """The mmdebstrap command writing the customised rootfs of ``box`` as a tarball."""
-    mode = "root" if os.geteuid() == 0 else "unshare"
     suite_cache = shlex.quote(str(cache / box.suite))
     return [
-        "mmdebstrap",
-        f"--mode={mode}",
-        "--variant=minbase",
-        "--format=tar",
-        f"--dpkgopt={_SLIM / 'dpkg-slim.cfg'}",
+        *common_argv(box.suite),
         '--aptopt=APT::Install-Recommends "false"',
         '--aptopt=Acquire::Languages "none"',
         "--include=" + ",".join(box_packages(box)),
@@ -141,7 +136,6 @@ def mmdebstrap_argv(
         f'--setup-hook=mkdir -p {suite_cache} "$1"/var/cache/apt/archives/',
         f"--setup-hook=sync-in {suite_cache} /var/cache/apt/archives/",
         f"--customize-hook=sync-out /var/cache/apt/archives {suite_cache}",
-        f'--customize-hook=sh {shlex.quote(str(_SLIM / "slimify.sh"))} "$1"',
         f"--customize-hook=sync-in {shlex.quote(str(overlay))} /",
         f"--customize-hook=copy-in {shlex.quote(str(script))} /tmp",
         f'--customize-hook=mv "$1"/tmp/{script.name} "$1"{CUSTOMIZE_PATH}',
