@@ -104,11 +104,8 @@ def newest_version(catalog: Path) -> tuple[str, str]:
 def pool_volumes(name: str, version: str) -> list[str]:
     """Volumes vagrant-libvirt created for this box version in the default pool."""
     prefix = f"{name.replace('/', '-VAGRANTSLASH-')}_vagrant_box_image_{version}"
-    result = subprocess.run(
-        ["virsh", "-c", LIBVIRT_URI, "vol-list", "default"], capture_output=True, text=True
-    )
     return [
-        line.split()[0] for line in result.stdout.splitlines()[2:]
+        line.split()[0] for line in _virsh("vol-list", "default").splitlines()[2:]
         if line.strip() and line.split()[0].startswith(prefix)
     ]
 
@@ -147,11 +144,26 @@ def booted_box(
         _clean_up(booted, echo)
 
 
+def _virsh(*args: str) -> str:
+    """Run virsh against the system libvirt; its stdout ('' when it fails)."""
+    result = subprocess.run(["virsh", "-c", LIBVIRT_URI, *args], capture_output=True, text=True)
+    return result.stdout if result.returncode == 0 else ""
+
+
 def _clean_up(booted: BootedBox, echo: bool) -> None:
     """Destroy, remove the box and its pool volumes, delete the temporary home; report what failed."""
     problems = []
-    with contextlib.suppress(VagrantError):
+    try:
         booted.vagrant.destroy()
+    except VagrantError:
+        # Vagrant could not (a half-created machine, a broken state): go to libvirt directly.
+        # vagrant-libvirt names domains <project folder>_<machine>, and their disks after them.
+        for domain in _virsh("list", "--all", "--name").split():
+            if domain.startswith(f"{booted.root.name}_"):
+                _virsh("destroy", domain)
+                _virsh("undefine", domain, "--remove-all-storage")
+    leftovers = [d for d in _virsh("list", "--all", "--name").split() if d.startswith(f"{booted.root.name}_")]
+    problems += [f"domain {domain} is still defined" for domain in leftovers]
     for volume in pool_volumes(booted.name, booted.version):
         result = subprocess.run(
             ["virsh", "-c", LIBVIRT_URI, "vol-delete", "--pool", "default", volume],

@@ -1,0 +1,29 @@
+"""Cleanup holds even when Vagrant can't destroy: the domains go through libvirt directly."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from boxwright.testbox import WORK_DIR, BootedBox, _clean_up, _virsh
+from boxwright.vagrant import Vagrant
+
+pytestmark = pytest.mark.vm
+
+
+def test_domains_are_removed_when_vagrant_destroy_fails():
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="vms-", dir=WORK_DIR))
+    (root / "domain.xml").write_text(
+        f"<domain type='qemu'><name>{root.name}_one</name><memory unit='MiB'>64</memory>"
+        "<os><type arch='x86_64'>hvm</type></os></domain>"
+    )
+    subprocess.run(["virsh", "-c", "qemu:///system", "define", str(root / "domain.xml")],
+                   check=True, capture_output=True)
+    # No Vagrantfile in root: `vagrant destroy` fails, as it does for a half-created machine.
+    _clean_up(BootedBox("boxwright/none", "0.0.0", "qemu", root, Vagrant(root, echo=False)), echo=False)
+    assert f"{root.name}_one" not in _virsh("list", "--all", "--name").split()
+    assert not root.exists()
