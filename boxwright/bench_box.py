@@ -7,7 +7,6 @@ A full run builds a fresh box; ``--quick`` reuses the newest one already built
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from boxwright import PROJECT_ROOT
 from boxwright.accel import detect_accel
@@ -55,5 +54,4 @@ def bench_box(rec: Recorder, name: str = BOX) -> None:
 
 
 def _last_test_box() -> dict[str, float] | None:
-    path = Path(LAST_TEST_BOX)
-    return json.loads(path.read_text()) if path.is_file() else None
+    return json.loads(LAST_TEST_BOX.read_text()) if LAST_TEST_BOX.is_file() else None

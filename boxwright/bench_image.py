@@ -11,6 +11,7 @@ from pathlib import Path
 from boxwright import PROJECT_ROOT
 from boxwright.base import base_image, ensure_base
 from boxwright.bench import BenchError, Recorder
+from boxwright.bench_init import bench_container
 from boxwright.definitions import IMAGES_DIR, load_image
 from boxwright.engine import docker_client
 from boxwright.image import build_image
@@ -46,9 +47,7 @@ def bench_image(rec: Recorder, name: str = "baseimage") -> None:
 def _syslog_burst(rec: Recorder, name: str, lines: int) -> None:
     """`logger` a burst into a running container; count what reaches `docker logs`."""
     client = docker_client()
-    container = client.containers.run(f"boxwright/{name}:latest", detach=True,
-                                      labels={"io.boxwright.bench": "1"})
-    try:
+    with bench_container(client, None, image=f"boxwright/{name}:latest") as container:
         deadline = time.monotonic() + 30
         while container.exec_run(["sv", "check", "/etc/early_service/syslog"])[0] != 0:
             if time.monotonic() > deadline:
@@ -67,8 +66,6 @@ def _syslog_burst(rec: Recorder, name: str, lines: int) -> None:
             if arrived >= lines:
                 break
             time.sleep(0.5)
-    finally:
-        container.remove(force=True)
     note = f"{lines} lines, sent in {sent:.1f} s"
     rec.add("image", "syslog burst: lines lost before docker logs", name, "lines", [lines - arrived], note)
     rec.add("image", "syslog burst: throughput to docker logs", name, "lines/s", [arrived / seconds], note)

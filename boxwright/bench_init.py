@@ -18,7 +18,7 @@ import docker.models.containers
 from boxwright.bench import BenchError, Recorder
 from boxwright.engine import docker_client
 
-__all__ = ["VARIANTS", "bench_init"]
+__all__ = ["VARIANTS", "bench_container", "bench_init"]
 
 BENCH_LABEL = "io.boxwright.bench"
 VARIANT_IMAGE = "boxwright/bench-inits:latest"
@@ -98,7 +98,7 @@ def _variant_images(client: docker.DockerClient) -> None:
 
 
 @contextlib.contextmanager
-def _container(client: docker.DockerClient, command: list[str] | None,
+def bench_container(client: docker.DockerClient, command: list[str] | None,
                image: str = VARIANT_IMAGE, **kwargs: object) -> Iterator[docker.models.containers.Container]:
     container = client.containers.run(
         image, command, detach=True, labels={BENCH_LABEL: "1"}, stop_signal="SIGTERM", **kwargs
@@ -135,7 +135,7 @@ def _memory(rec: Recorder, client: docker.DockerClient) -> None:
     for variant, command in variants.items():
         rss, pss = [], []
         for _ in range(rec.repeat):
-            with _container(client, command) as container:
+            with bench_container(client, command) as container:
                 _wait_running(container, "[ -e /proc/1/smaps_rollup ]")
                 time.sleep(1.0)
                 fields = _smaps_rollup(_exec(container, ["cat", "/proc/1/smaps_rollup"]))
@@ -156,7 +156,7 @@ def _smaps_rollup(text: str) -> dict[str, int]:
 
 def _stop_once(client: docker.DockerClient, command: list[str] | None, ready: str,
                image: str = VARIANT_IMAGE, grace: int = STOP_GRACE) -> tuple[float, int]:
-    with _container(client, command, image=image) as container:
+    with bench_container(client, command, image=image) as container:
         _wait_running(container, ready)
         time.sleep(SETTLE)
         started = time.monotonic()
@@ -195,14 +195,14 @@ def _start(rec: Recorder, client: docker.DockerClient) -> None:
         samples = []
         for _ in range(rec.repeat):
             t0 = time.time()
-            with _container(client, init + stamp) as container:
+            with bench_container(client, init + stamp) as container:
                 _wait_running(container, "[ -s /tmp/started ]")
                 samples.append(float(_exec(container, ["cat", "/tmp/started"])) - t0)
         rec.add("init", "start → main command running", variant, "s", samples)
     samples = []
     for _ in range(rec.repeat):
         t0 = time.time()
-        with _container(client, None, image="boxwright/baseimage:latest") as container:
+        with bench_container(client, None, image="boxwright/baseimage:latest") as container:
             _wait_running(container, ALL_SERVICES_UP)
             samples.append(time.time() - t0)
     rec.add("init", "start → all services up", "my_init", "s", samples, note="polled every 50 ms")
@@ -211,7 +211,7 @@ def _start(rec: Recorder, client: docker.DockerClient) -> None:
 def _orphans(rec: Recorder, client: docker.DockerClient) -> None:
     count = 1000 if rec.quick else 10_000
     for variant, init in VARIANTS.items():
-        with _container(client, init + SLEEP) as container:
+        with bench_container(client, init + SLEEP) as container:
             _wait_running(container, SLEEPING)
             burst = float(_exec(container, ["python3", "-c", ORPHAN_SCRIPT, str(count)]))
             after = time.monotonic()
@@ -241,7 +241,7 @@ def _orphans(rec: Recorder, client: docker.DockerClient) -> None:
 def _signals(rec: Recorder, client: docker.DockerClient) -> None:
     for signal in SIGNALS:
         for variant, init in VARIANTS.items():
-            with _container(client, init + SLEEP) as container:
+            with bench_container(client, init + SLEEP) as container:
                 _wait_running(container, SLEEPING)
                 container.kill(signal=f"SIG{signal}")
                 try:
