@@ -254,7 +254,7 @@ def _service_shorthands(table: dict[str, Any], path: Path) -> dict[str, Any]:
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Tables merge key by key; anything else in ``override`` replaces ``base``."""
-    merged = dict(base)
+    merged = {key: value for key, value in base.items() if key != "extends"}
     if "from" in override:
         merged.pop("bootstrap", None)
     if "bootstrap" in override:
@@ -264,7 +264,4 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
             merged[key] = _merge(merged[key], value)
         else:
             merged[key] = value
-    merged.pop("extends", None)
-    if "extends" in override:
-        merged["extends"] = override["extends"]
     return merged
