@@ -11,8 +11,8 @@ from boxwright.cli import user_errors
 @task(help={"image": "image definition under images/ (default: baseimage)"})
 def render(c: Context, image: str = "baseimage") -> None:
     """Render an image's build context (Dockerfile + rootfs) into build/images/<name>/."""
-    from boxwright.definitions import load_image
-    from boxwright.image import render_image
+    from boxwright.image.build import render_image
+    from boxwright.image.definition import load_image
 
     with user_errors():
         print(render_image(load_image(image)))
@@ -27,7 +27,7 @@ def render(c: Context, image: str = "baseimage") -> None:
 )
 def build_image(c: Context, name: str = "baseimage", no_cache: bool = False) -> None:
     """Build boxwright/<name>:<version> and :latest from images/<name>/."""
-    from boxwright.image import build_image as build
+    from boxwright.image.build import build_image as build
 
     with user_errors():
         build(name, no_cache=no_cache)
@@ -39,7 +39,7 @@ def build_image(c: Context, name: str = "baseimage", no_cache: bool = False) -> 
 )
 def build_box(c: Context, name: str = "docker-host") -> None:
     """Build the Vagrant box boxes/<name>/ into dist/boxes/ and add it to the box's catalog."""
-    from boxwright.box import build_box as build
+    from boxwright.box.build import build_box as build
 
     with user_errors():
         build(name)
@@ -54,7 +54,7 @@ def build_box(c: Context, name: str = "docker-host") -> None:
 )
 def test(c: Context, k: str = "", m: str = "", path: str = "tests") -> None:
     """Run the whole test suite (unit, lint, images, boxes) with pytest."""
-    from boxwright.testing import run_pytest
+    from boxwright.pipeline.testrun import run_pytest
 
     with user_errors():
         run_pytest(c, path=path, keyword=k, markers=m)
@@ -63,7 +63,7 @@ def test(c: Context, k: str = "", m: str = "", path: str = "tests") -> None:
 @task(name="test-box", help={"box": "box definition under boxes/ (default: docker-host)"})
 def test_box(c: Context, box: str = "docker-host") -> None:
     """Boot the newest built box with Vagrant (vagrant-libvirt), verify it with testinfra, destroy it."""
-    from boxwright.testing import run_pytest
+    from boxwright.pipeline.testrun import run_pytest
 
     with user_errors():
         run_pytest(c, path="tests/vm", env={"BOXWRIGHT_TEST_BOX": box})
@@ -94,7 +94,7 @@ def bench(c: Context, quick: bool = False, only: str = "") -> None:
 def publish(c: Context, registry: str, image: str = "baseimage", insecure: bool = False,
             latest: bool = True) -> None:
     """Push boxwright/<image> to <registry>/boxwright/<image> as <version>-<rev>, <version>, latest."""
-    from boxwright.publish import publish_definition
+    from boxwright.pipeline.publish import publish_definition
 
     with user_errors():
         publish_definition(image, registry, insecure=insecure, latest=latest)
@@ -114,7 +114,7 @@ def publish(c: Context, registry: str, image: str = "baseimage", insecure: bool 
 def ci(c: Context, image: str = "", all: bool = False, registry: str = "", insecure: bool = False,
        latest: bool = True, tests: str = "tests", k: str = "") -> None:
     """Build -> image tests -> publish (only if every test passed); reports in build/ci/."""
-    from boxwright.ci import run_ci
+    from boxwright.pipeline.ci import run_ci
 
     with user_errors():
         names = None if all else [image or "baseimage"]
@@ -132,7 +132,7 @@ def registry(c: Context, port: int = 5000, root: str = "build/registry") -> None
     """Run a local docker-registry on 127.0.0.1:<port> until Ctrl-C (a target for --registry)."""
     from pathlib import Path
 
-    from boxwright.registry import LocalRegistry
+    from boxwright.pipeline.registry import LocalRegistry
 
     with user_errors():
         LocalRegistry(Path(root).resolve(), port=port).serve_forever()

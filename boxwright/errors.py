@@ -7,18 +7,27 @@ message and a non-zero exit; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 __all__ = [
+    "BenchError",
     "BoxwrightError",
     "BuildError",
+    "CatalogError",
+    "CleanupError",
     "DefinitionError",
     "EngineError",
     "PublishError",
     "RenderError",
     "ToolMissing",
+    "UsageError",
+    "VagrantError",
 ]
 
 
 class BoxwrightError(Exception):
-    """Base class: ``str(error)`` is the one line shown to the user."""
+    """Base class: ``str(error)`` is the one line shown to the user.  Never raised itself."""
+
+
+class UsageError(BoxwrightError):
+    """A task was given an argument or environment setting it cannot use."""
 
 
 class DefinitionError(BoxwrightError):
@@ -51,3 +60,19 @@ class BuildError(BoxwrightError):
 
 class PublishError(BoxwrightError):
     """A registry refused a push or could not be reached."""
+
+
+class VagrantError(BoxwrightError):
+    """A vagrant command failed; the message holds its output's tail."""
+
+
+class CleanupError(BoxwrightError):
+    """Something a task started (a VM, a volume, a server) could not be removed."""
+
+
+class CatalogError(BoxwrightError):
+    """A Vagrant box catalog is missing or malformed."""
+
+
+class BenchError(BoxwrightError):
+    """A benchmarked variant crashed (not: was slow)."""

@@ -18,11 +18,11 @@ import docker.models.containers
 import pytest
 import testinfra
 
-from boxwright.ci import image_under_test
-from boxwright.definitions import ImageDefinition, load_image
 from boxwright.engine import docker_client
 from boxwright.errors import EngineError
-from boxwright.image import BuildResult, build_image
+from boxwright.image.build import BuildResult, build_image
+from boxwright.image.definition import ImageDefinition, load_image
+from boxwright.pipeline.ci import image_under_test
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: Every container a test starts carries this label, so a crash can't leak one.

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from boxwright.bench import run_bench
-from boxwright.bench_init import VARIANTS
+from boxwright.bench.pid1 import VARIANTS
 
 pytestmark = pytest.mark.bench
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from boxwright.definitions import image_names, load_image
-from boxwright.image import render_image
+from boxwright.image.build import render_image
+from boxwright.image.definition import image_names, load_image
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

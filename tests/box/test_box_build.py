@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from boxwright.accel import detect_accel
-from boxwright.box import BoxResult, build_box, metadata, render_vagrantfile
-from boxwright.box_definition import load_box
+from boxwright.box.accel import detect_accel
+from boxwright.box.build import BoxResult, build_box, metadata, render_vagrantfile
+from boxwright.box.definition import load_box
 
 pytestmark = pytest.mark.box
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from boxwright.box_definition import BOXES_DIR, box_names, load_box
+from boxwright.box.definition import BOXES_DIR, box_names, load_box
 from boxwright.errors import DefinitionError
 
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.box
 BUILD = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from boxwright.box import build_box
+    from boxwright.box.build import build_box
     from boxwright.cli import user_errors
     from invoke.exceptions import Exit
     root = Path(sys.argv[1])

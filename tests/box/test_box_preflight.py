@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from boxwright.box import TOOLS, build_box
+from boxwright.box.build import TOOLS, build_box
 from boxwright.errors import BuildError, ToolMissing
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "boxes"

@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from boxwright.accel import ACCEL_ENV, Accel, detect_accel, kvm_probe_argv
-from boxwright.box import box_file_name, metadata, render_vagrantfile
-from boxwright.box_definition import load_box
-from boxwright.disk import compress_argv, create_argv, disk_layout, guestfish_script
-from boxwright.errors import BoxwrightError, BuildError
-from boxwright.preload import preload_file_name, save_images
-from boxwright.rootfs import (
+from boxwright.box.accel import ACCEL_ENV, Accel, detect_accel, kvm_probe_argv
+from boxwright.box.build import box_file_name, metadata, render_vagrantfile
+from boxwright.box.definition import load_box
+from boxwright.box.disk import compress_argv, create_argv, disk_layout, guestfish_script
+from boxwright.box.preload import preload_file_name, save_images
+from boxwright.box.rootfs import (
     box_packages,
     kernel_cmdline,
     mmdebstrap_argv,
     render_overlay,
     template_context,
 )
+from boxwright.errors import BoxwrightError, BuildError
 
 VERSION = "0.3.20250101000000"
 

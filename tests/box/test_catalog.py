@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from boxwright.catalog import (
+from boxwright.box.catalog import (
     add_version,
     build_version,
     provider_entry,

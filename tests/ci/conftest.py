@@ -13,7 +13,7 @@ import docker
 import docker.errors
 import pytest
 
-from boxwright.registry import LocalRegistry
+from boxwright.pipeline.registry import LocalRegistry
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "ci"
 USER, PASSWORD = "ci", "s3cret-for-tests"

@@ -7,13 +7,13 @@ import shutil
 
 import pytest
 
-from boxwright.ci import ci_image, run_ci
-from boxwright.definitions import IMAGES_DIR
 from boxwright.errors import BuildError
+from boxwright.image.definition import IMAGES_DIR
+from boxwright.image.sbom import read_sbom
+from boxwright.pipeline.ci import ci_image, run_ci
+from boxwright.pipeline.publish import release_tags
+from boxwright.pipeline.registry import manifest_digest, repository_tags
 from boxwright.provenance import INPUT_LABEL
-from boxwright.publish import release_tags
-from boxwright.registry import manifest_digest, repository_tags
-from boxwright.sbom import read_sbom
 
 pytestmark = pytest.mark.image
 

@@ -8,9 +8,9 @@ import pytest
 
 from boxwright import PROJECT_ROOT
 from boxwright.errors import PublishError
-from boxwright.publish import publish, release_tags
-from boxwright.registry import free_port, manifest_digest, repository_tags
-from boxwright.sbom import SBOM_LABEL
+from boxwright.image.sbom import SBOM_LABEL
+from boxwright.pipeline.publish import publish, release_tags
+from boxwright.pipeline.registry import free_port, manifest_digest, repository_tags
 
 pytestmark = pytest.mark.image
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from boxwright import PROJECT_ROOT
-from boxwright.registry import free_port, repository_tags
+from boxwright.pipeline.registry import free_port, repository_tags
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])

@@ -7,8 +7,16 @@ import json
 
 import pytest
 
+from boxwright.image.sbom import (
+    SBOM_LABEL,
+    SBOM_PATH,
+    Package,
+    cyclonedx,
+    parse_dpkg_query,
+    read_sbom,
+    sbom_bytes,
+)
 from boxwright.provenance import DIRTY_LABEL, INPUT_LABEL
-from boxwright.sbom import SBOM_LABEL, SBOM_PATH, Package, cyclonedx, parse_dpkg_query, read_sbom, sbom_bytes
 
 
 @pytest.fixture(scope="module")

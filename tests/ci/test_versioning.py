@@ -6,11 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from boxwright.ci import TestCounts, image_test_argv
 from boxwright.errors import PublishError
+from boxwright.pipeline.ci import TestCounts, image_test_argv
+from boxwright.pipeline.publish import (
+    _engine_insecure,
+    is_transient,
+    release_tags,
+    revision_tag,
+    with_retries,
+)
+from boxwright.pipeline.registry import registry_config
 from boxwright.provenance import DIRTY_LABEL, INPUT_LABEL
-from boxwright.publish import _engine_insecure, is_transient, release_tags, revision_tag, with_retries
-from boxwright.registry import registry_config
 
 LABELS = {
     "org.opencontainers.image.version": "0.1.0",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from boxwright.ci import image_under_test
-from boxwright.definitions import load_image
+from boxwright.image.definition import load_image
+from boxwright.pipeline.ci import image_under_test
 from boxwright.provenance import git_revision
 
 #: baseimage, or the definition ``./kit ci`` is testing (e.g. baseimage-bookworm).

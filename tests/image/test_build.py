@@ -12,7 +12,7 @@ import pytest
 
 from boxwright import PROJECT_ROOT
 from boxwright.errors import BuildError
-from boxwright.image import build_image
+from boxwright.image.build import build_image
 
 pytestmark = pytest.mark.image
 

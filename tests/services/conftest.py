@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from runit_checks import tar_of, wait_for_log
 
-from boxwright.image import BuildResult, build_image
+from boxwright.image.build import BuildResult, build_image
 
 VARIANTS = Path(__file__).parents[1] / "fixtures" / "service-images"
 

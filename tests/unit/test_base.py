@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from boxwright.base import base_image, mmdebstrap_argv
-from boxwright.definitions import Bootstrap
+from boxwright.image.base import base_image, mmdebstrap_argv
+from boxwright.image.definition import Bootstrap
 
 
 def test_same_inputs_same_name():

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from boxwright.definitions import image_names, load_image
 from boxwright.errors import DefinitionError
+from boxwright.image.definition import image_names, load_image
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "images"
 PROJECT_IMAGES = Path(__file__).parents[2] / "images"

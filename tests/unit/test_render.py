@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from boxwright.definitions import load_image
 from boxwright.errors import RenderError
-from boxwright.image import render_image
+from boxwright.image.build import render_image
+from boxwright.image.definition import load_image
 from boxwright.render import TEMPLATES_DIR, render_template
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

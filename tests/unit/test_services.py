@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from boxwright.definitions import load_image
 from boxwright.errors import DefinitionError
-from boxwright.image import render_context, render_image
-from boxwright.services import PREFIX_LOG, SERVICES, service_plan
+from boxwright.image.build import render_context, render_image
+from boxwright.image.definition import load_image
+from boxwright.image.services import PREFIX_LOG, SERVICES, service_plan
 
 VARIANTS = Path(__file__).parent.parent / "fixtures" / "service-images"
 PROJECT_IMAGES = Path(__file__).parents[2] / "images"

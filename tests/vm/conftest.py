@@ -2,7 +2,7 @@
 
 Two VMs come from the same box so the tests can prove each gets its own
 machine-id and SSH host keys.  Everything is destroyed and removed afterwards,
-whatever happens (see boxwright.testbox).
+whatever happens (see boxwright.box.boot).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import pytest
 import testinfra
 
 from boxwright import PROJECT_ROOT
-from boxwright.accel import detect_accel
-from boxwright.bench_box import LAST_TEST_BOX
-from boxwright.box_definition import load_box
-from boxwright.testbox import booted_box
+from boxwright.bench.box import LAST_TEST_BOX
+from boxwright.box.accel import detect_accel
+from boxwright.box.boot import booted_box
+from boxwright.box.definition import load_box
 
 BOX = os.environ.get("BOXWRIGHT_TEST_BOX", "docker-host")
 MACHINES = ("one", "two")
@@ -35,7 +35,7 @@ def catalog(box_definition) -> Path:
     """The box catalog; built first when this checkout has none."""
     path = PROJECT_ROOT / "dist" / "boxes" / f"{BOX}.json"
     if not path.is_file():
-        from boxwright.box import build_box
+        from boxwright.box.build import build_box
 
         build_box(BOX)
     return path

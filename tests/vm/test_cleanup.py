@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from boxwright.testbox import WORK_DIR, BootedBox, _clean_up, _virsh
-from boxwright.vagrant import Vagrant
+from boxwright.box.boot import WORK_DIR, BootedBox, _clean_up, _virsh
+from boxwright.box.vagrant import Vagrant
 
 pytestmark = pytest.mark.vm
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from boxwright import PROJECT_ROOT
-from boxwright.box_definition import BoxDefinition
-from boxwright.mmdebstrap import common_argv
+from boxwright.box.definition import BoxDefinition
+from boxwright.debian import common_argv
 from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
 
 __all__ = [

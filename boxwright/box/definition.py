@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from boxwright import PROJECT_ROOT
-from boxwright.definitions import DEBIAN_SUITES
 from boxwright.errors import DefinitionError
+from boxwright.image.definition import DEBIAN_SUITES
 from boxwright.schema import load_table, option, read_toml
 
 __all__ = ["BOXES_DIR", "BoxDefinition", "Lvm", "User", "box_names", "load_box"]

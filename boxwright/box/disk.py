@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from boxwright.accel import Accel
-from boxwright.box_definition import BoxDefinition
+from boxwright.box.accel import Accel
+from boxwright.box.definition import BoxDefinition
 from boxwright.errors import BuildError, ToolMissing
 
 __all__ = [

@@ -21,10 +21,10 @@ import docker.errors
 import docker.models.images
 
 from boxwright import PROJECT_ROOT
-from boxwright.definitions import Bootstrap
+from boxwright.debian import common_argv
 from boxwright.engine import docker_client
 from boxwright.errors import BuildError, ToolMissing
-from boxwright.mmdebstrap import common_argv
+from boxwright.image.definition import Bootstrap
 from boxwright.provenance import input_hash, source_date_epoch
 from boxwright.render import TEMPLATES_DIR
 

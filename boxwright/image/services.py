@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from boxwright.definitions import BUNDLED_SERVICES, ImageDefinition
+from boxwright.image.definition import BUNDLED_SERVICES, ImageDefinition
 
 __all__ = ["SERVICES", "Service", "service_plan"]
 

@@ -18,15 +18,11 @@ from typing import Any, TypeVar
 
 import vagrant
 
-from boxwright.errors import BoxwrightError, ToolMissing
+from boxwright.errors import ToolMissing, VagrantError
 
 __all__ = ["Vagrant", "VagrantError"]
 
 T = TypeVar("T")
-
-
-class VagrantError(BoxwrightError):
-    """A vagrant command failed; the message holds its output's tail."""
 
 
 class Vagrant:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from boxwright import PROJECT_ROOT
-from boxwright.errors import BoxwrightError
+from boxwright.errors import UsageError
 
 __all__ = ["ACCEL_ENV", "Accel", "detect_accel", "kvm_probe_argv"]
 
@@ -71,7 +71,7 @@ def detect_accel(*, use_cache: bool = True) -> Accel:
     forced = os.environ.get(ACCEL_ENV, "").strip().lower()
     if forced:
         if forced not in ("kvm", "tcg"):
-            raise BoxwrightError(f"{ACCEL_ENV}={forced!r}: expected 'kvm' or 'tcg'")
+            raise UsageError(f"{ACCEL_ENV}={forced!r}: expected 'kvm' or 'tcg'")
         return Accel(forced, f"{ACCEL_ENV}={forced}")
     if not _kvm_device_usable():
         return Accel("tcg", "/dev/kvm is missing or not writable")

@@ -22,14 +22,14 @@ from typing import Any
 
 from boxwright import PROJECT_ROOT
 from boxwright.atomic import atomic_file
-from boxwright.base import HASH_LABEL, human_size
-from boxwright.definitions import IMAGES_DIR, image_names
 from boxwright.engine import docker_client
 from boxwright.errors import BoxwrightError, BuildError
-from boxwright.image import build_image, image_repository
+from boxwright.image.base import HASH_LABEL, human_size
+from boxwright.image.build import build_image, image_repository
+from boxwright.image.definition import IMAGES_DIR, image_names
+from boxwright.image.sbom import SBOM_LABEL, SBOM_PATH, read_sbom
+from boxwright.pipeline.publish import publish, release_tags, revision_tag
 from boxwright.provenance import DIRTY_LABEL, INPUT_LABEL
-from boxwright.publish import publish, release_tags, revision_tag
-from boxwright.sbom import SBOM_LABEL, SBOM_PATH, read_sbom
 
 __all__ = [
     "REPORT_DIR",

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 from boxwright import PROJECT_ROOT
-from boxwright.accel import detect_accel
-from boxwright.bench import Recorder
-from boxwright.testbox import WORK_DIR, booted_box, newest_version
+from boxwright.bench.record import Recorder
+from boxwright.box.accel import detect_accel
+from boxwright.box.boot import WORK_DIR, booted_box, newest_version
 
 __all__ = ["LAST_TEST_BOX", "bench_box"]
 
@@ -29,7 +29,7 @@ def bench_box(rec: Recorder, name: str = BOX) -> None:
         build = json.loads((catalog.parent / name / version / "build.json").read_text())
         note = "newest existing build (--quick)"
     else:
-        from boxwright.box import build_box
+        from boxwright.box.build import build_box
 
         result = build_box(name, echo=False)
         version = result.version

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from boxwright import PROJECT_ROOT
-from boxwright.errors import BoxwrightError
+from boxwright.box.vagrant import Vagrant
+from boxwright.errors import CatalogError, CleanupError, VagrantError
 from boxwright.render import render_template
-from boxwright.vagrant import Vagrant, VagrantError
 
 __all__ = ["BootedBox", "booted_box", "newest_version", "pool_volumes"]
 
@@ -74,7 +74,7 @@ class BootedBox:
                 if current and current != before:
                     return time.monotonic() - started
             time.sleep(2)
-        raise BoxwrightError(
+        raise VagrantError(
             f"{machine} did not come back within {timeout:.0f} s of a reboot:\n{self.serial_tail(machine)}"
         )
 
@@ -92,11 +92,11 @@ def newest_version(catalog: Path) -> tuple[str, str]:
         versions = [v["version"] for v in data["versions"]]
         name = data["name"]
     except FileNotFoundError:
-        raise BoxwrightError(f"{catalog}: no such catalog; build a box first (./kit build-box)") from None
+        raise CatalogError(f"{catalog}: no such catalog; build a box first (./kit build-box)") from None
     except (ValueError, KeyError, TypeError) as error:
-        raise BoxwrightError(f"{catalog}: not a Vagrant box catalog ({error})") from None
+        raise CatalogError(f"{catalog}: not a Vagrant box catalog ({error})") from None
     if not versions:
-        raise BoxwrightError(f"{catalog}: the catalog lists no version")
+        raise CatalogError(f"{catalog}: the catalog lists no version")
     newest = max(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
     return name, newest
 
@@ -175,4 +175,4 @@ def _clean_up(booted: BootedBox, echo: bool) -> None:
     if echo:
         print(f"test-box: cleaned up {booted.name} {booted.version}", flush=True)
     if problems:
-        raise BoxwrightError("cleanup failed: " + "; ".join(problems))
+        raise CleanupError("cleanup failed: " + "; ".join(problems))

@@ -10,13 +10,13 @@ from typing import Any
 
 from boxwright import PROJECT_ROOT
 from boxwright.atomic import atomic_dir, remove_stale_temporaries
-from boxwright.base import HASH_LABEL, base_image, ensure_base, human_size
-from boxwright.definitions import IMAGES_DIR, ImageDefinition, load_image
 from boxwright.engine import docker_client, stream_build
+from boxwright.image.base import HASH_LABEL, base_image, ensure_base, human_size
+from boxwright.image.definition import IMAGES_DIR, ImageDefinition, load_image
+from boxwright.image.sbom import attach_sbom
+from boxwright.image.services import service_plan
 from boxwright.provenance import INPUT_LABEL, input_hash, oci_labels, source_date_epoch, tree_hash
 from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
-from boxwright.sbom import attach_sbom
-from boxwright.services import service_plan
 
 __all__ = ["BuildResult", "build_image", "image_repository", "render_context", "render_image"]
 

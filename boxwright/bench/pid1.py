@@ -9,18 +9,18 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from collections.abc import Iterator
 
 import docker
 import docker.errors
 import docker.models.containers
 
-from boxwright.bench import BenchError, Recorder
+from boxwright.bench.containers import BENCH_LABEL, bench_container, exec_ok, wait_until
+from boxwright.bench.record import Recorder
 from boxwright.engine import docker_client
+from boxwright.errors import BenchError
 
-__all__ = ["VARIANTS", "bench_container", "bench_init"]
+__all__ = ["VARIANTS", "bench_init"]
 
-BENCH_LABEL = "io.boxwright.bench"
 VARIANT_IMAGE = "boxwright/bench-inits:latest"
 STUBBORN_IMAGE = "boxwright/bench-stubborn:latest"
 
@@ -97,48 +97,16 @@ def _variant_images(client: docker.DockerClient) -> None:
             raise BenchError(f"could not build {tag}: {error.msg}") from None
 
 
-@contextlib.contextmanager
-def bench_container(client: docker.DockerClient, command: list[str] | None,
-               image: str = VARIANT_IMAGE, **kwargs: object) -> Iterator[docker.models.containers.Container]:
-    container = client.containers.run(
-        image, command, detach=True, labels={BENCH_LABEL: "1"}, stop_signal="SIGTERM", **kwargs
-    )
-    try:
-        yield container
-    finally:
-        with contextlib.suppress(docker.errors.DockerException):
-            container.remove(force=True)
-
-
-def _exec(container: docker.models.containers.Container, argv: list[str]) -> str:
-    code, output = container.exec_run(argv)
-    if code != 0:
-        raise BenchError(f"{' '.join(argv)} failed in {container.short_id} (exit {code}): {output!r}")
-    return output.decode().strip()
-
-
-def _wait_running(container: docker.models.containers.Container, marker: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        container.reload()
-        if container.status != "running":
-            raise BenchError(f"container exited early: {container.logs()[-500:]!r}")
-        if container.exec_run(["sh", "-c", marker])[0] == 0:
-            return
-        time.sleep(0.05)
-    raise BenchError(f"'{marker}' never held within {timeout} s")
-
-
 def _memory(rec: Recorder, client: docker.DockerClient) -> None:
     variants = {**{k: v + SLEEP for k, v in VARIANTS.items()},
                 "python3 (bare)": ["python3", "-c", "import time; time.sleep(1e9)"]}
     for variant, command in variants.items():
         rss, pss = [], []
         for _ in range(rec.repeat):
-            with bench_container(client, command) as container:
-                _wait_running(container, "[ -e /proc/1/smaps_rollup ]")
+            with bench_container(client, command, image=VARIANT_IMAGE) as container:
+                wait_until(container, "[ -e /proc/1/smaps_rollup ]")
                 time.sleep(1.0)
-                fields = _smaps_rollup(_exec(container, ["cat", "/proc/1/smaps_rollup"]))
+                fields = _smaps_rollup(exec_ok(container, ["cat", "/proc/1/smaps_rollup"]))
                 rss.append(fields["Rss"] / 1024)
                 pss.append(fields["Pss"] / 1024)
         rec.add("init", "PID-1 RSS (with a main command)", variant, "MB", rss)
@@ -157,7 +125,7 @@ def _smaps_rollup(text: str) -> dict[str, int]:
 def _stop_once(client: docker.DockerClient, command: list[str] | None, ready: str,
                image: str = VARIANT_IMAGE, grace: int = STOP_GRACE) -> tuple[float, int]:
     with bench_container(client, command, image=image) as container:
-        _wait_running(container, ready)
+        wait_until(container, ready)
         time.sleep(SETTLE)
         started = time.monotonic()
         container.stop(timeout=grace)
@@ -195,15 +163,15 @@ def _start(rec: Recorder, client: docker.DockerClient) -> None:
         samples = []
         for _ in range(rec.repeat):
             t0 = time.time()
-            with bench_container(client, init + stamp) as container:
-                _wait_running(container, "[ -s /tmp/started ]")
-                samples.append(float(_exec(container, ["cat", "/tmp/started"])) - t0)
+            with bench_container(client, init + stamp, image=VARIANT_IMAGE) as container:
+                wait_until(container, "[ -s /tmp/started ]")
+                samples.append(float(exec_ok(container, ["cat", "/tmp/started"])) - t0)
         rec.add("init", "start → main command running", variant, "s", samples)
     samples = []
     for _ in range(rec.repeat):
         t0 = time.time()
         with bench_container(client, None, image="boxwright/baseimage:latest") as container:
-            _wait_running(container, ALL_SERVICES_UP)
+            wait_until(container, ALL_SERVICES_UP)
             samples.append(time.time() - t0)
     rec.add("init", "start → all services up", "my_init", "s", samples, note="polled every 50 ms")
 
@@ -211,14 +179,14 @@ def _start(rec: Recorder, client: docker.DockerClient) -> None:
 def _orphans(rec: Recorder, client: docker.DockerClient) -> None:
     count = 1000 if rec.quick else 10_000
     for variant, init in VARIANTS.items():
-        with bench_container(client, init + SLEEP) as container:
-            _wait_running(container, SLEEPING)
-            burst = float(_exec(container, ["python3", "-c", ORPHAN_SCRIPT, str(count)]))
+        with bench_container(client, init + SLEEP, image=VARIANT_IMAGE) as container:
+            wait_until(container, SLEEPING)
+            burst = float(exec_ok(container, ["python3", "-c", ORPHAN_SCRIPT, str(count)]))
             after = time.monotonic()
             zombies: dict[str, int] = {}
             cleared = None
             while time.monotonic() - after < 10:
-                left = int(_exec(container, COUNT_ZOMBIES))
+                left = int(exec_ok(container, COUNT_ZOMBIES))
                 elapsed = time.monotonic() - after
                 if left == 0 and cleared is None:
                     cleared = elapsed
@@ -241,8 +209,8 @@ def _orphans(rec: Recorder, client: docker.DockerClient) -> None:
 def _signals(rec: Recorder, client: docker.DockerClient) -> None:
     for signal in SIGNALS:
         for variant, init in VARIANTS.items():
-            with bench_container(client, init + SLEEP) as container:
-                _wait_running(container, SLEEPING)
+            with bench_container(client, init + SLEEP, image=VARIANT_IMAGE) as container:
+                wait_until(container, SLEEPING)
                 container.kill(signal=f"SIG{signal}")
                 try:
                     code = container.wait(timeout=8)["StatusCode"]

@@ -9,12 +9,13 @@ import zlib
 from pathlib import Path
 
 from boxwright import PROJECT_ROOT
-from boxwright.base import base_image, ensure_base
-from boxwright.bench import BenchError, Recorder
-from boxwright.bench_init import bench_container
-from boxwright.definitions import IMAGES_DIR, load_image
+from boxwright.bench.containers import bench_container
+from boxwright.bench.record import Recorder
 from boxwright.engine import docker_client
-from boxwright.image import build_image
+from boxwright.errors import BenchError
+from boxwright.image.base import base_image, ensure_base
+from boxwright.image.build import build_image
+from boxwright.image.definition import IMAGES_DIR, load_image
 
 __all__ = ["bench_image"]
 

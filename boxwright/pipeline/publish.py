@@ -253,8 +253,8 @@ def _restore_tags(client: docker.DockerClient, repository: str, previous: Mappin
 
 def publish_definition(name: str, registry: str, **options: Any) -> list[Pushed]:
     """Publish the local ``boxwright/NAME:<version>`` that ``build-image`` made from ``images/NAME``."""
-    from boxwright.definitions import load_image
-    from boxwright.image import image_repository
+    from boxwright.image.build import image_repository
+    from boxwright.image.definition import load_image
 
     if not registry:
         raise PublishError("no registry given: pass --registry HOST:PORT")

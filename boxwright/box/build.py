@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from boxwright import PROJECT_ROOT, __version__
-from boxwright.accel import Accel, detect_accel
 from boxwright.atomic import atomic_dir, atomic_file, remove_stale_temporaries
-from boxwright.box_definition import BOXES_DIR, BoxDefinition, load_box
-from boxwright.catalog import (
+from boxwright.box.accel import Accel, detect_accel
+from boxwright.box.catalog import (
     add_version,
     build_version,
     provider_entry,
@@ -36,12 +35,13 @@ from boxwright.catalog import (
     sha256_file,
     write_catalog,
 )
-from boxwright.disk import compress_argv, create_argv, disk_layout, guestfish_script, run_guestfish
+from boxwright.box.definition import BOXES_DIR, BoxDefinition, load_box
+from boxwright.box.disk import compress_argv, create_argv, disk_layout, guestfish_script, run_guestfish
+from boxwright.box.preload import save_images
+from boxwright.box.rootfs import mmdebstrap_argv, render_overlay, template_context
 from boxwright.errors import BuildError, ToolMissing
-from boxwright.preload import save_images
 from boxwright.provenance import git_dirty, git_revision, source_date_epoch
 from boxwright.render import render_template
-from boxwright.rootfs import mmdebstrap_argv, render_overlay, template_context
 
 __all__ = [
     "DIST_DIR",

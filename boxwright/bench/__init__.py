@@ -1,0 +1,75 @@
+"""``invoke bench``: measure side by side, keep every sample, print a table.
+
+Benchmarks report, they do not pass or fail: each figure is a
+:class:`Metric` with all its samples, and the run is written to
+``bench/results/<date>-<sha>.json``.  The only failure is a variant that
+crashes (so ``--quick`` inside the test suite keeps the code from rotting).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from boxwright import PROJECT_ROOT
+from boxwright.atomic import atomic_file
+from boxwright.bench.record import Recorder, table
+from boxwright.errors import UsageError
+from boxwright.provenance import git_dirty, git_revision
+
+__all__ = ["GROUPS", "run_bench"]
+
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+
+
+def _groups() -> dict[str, Callable[[Recorder], None]]:
+    from boxwright.bench.box import bench_box
+    from boxwright.bench.image import bench_image
+    from boxwright.bench.pid1 import bench_init
+
+    return {"init": bench_init, "image": bench_image, "box": bench_box}
+
+
+GROUPS = ("init", "image", "box")
+
+
+def run_bench(quick: bool = False, only: str = "", echo: bool = True) -> Path:
+    """Run the groups (all, or ``only``), write the JSON, print the table; return the JSON path."""
+    selected = [g.strip() for g in only.split(",") if g.strip()] or list(GROUPS)
+    unknown = set(selected) - set(GROUPS)
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise UsageError(f"unknown bench group(s): {names}; groups: {', '.join(GROUPS)}")
+    recorder = Recorder(quick=quick, echo=echo)
+    started = time.monotonic()
+    groups = _groups()
+    for name in selected:
+        if echo:
+            print(f"bench: {name} group{' (quick)' if quick else ''}", flush=True)
+        groups[name](recorder)
+    now = datetime.datetime.now(datetime.UTC)
+    revision = git_revision()
+    result = {
+        "date": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "revision": revision,
+        "dirty": git_dirty(),
+        "quick": quick,
+        "groups": selected,
+        "seconds": round(time.monotonic() - started, 1),
+        "machine": {"cpus": os.cpu_count() or 0, "kernel": platform.release(), **recorder.facts},
+        "metrics": [m.as_dict() for m in recorder.metrics],
+    }
+    path = RESULTS_DIR / f"{now.strftime('%Y%m%d-%H%M%S')}-{revision[:10]}{'-quick' if quick else ''}.json"
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    if echo:
+        print()
+        print(table(recorder.metrics))
+        print(f"\nbench: wrote {path.relative_to(PROJECT_ROOT)} in {result['seconds']} s")
+    return path
+

@@ -1,0 +1,1 @@
+"""boxwright's box wing."""
