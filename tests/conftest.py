@@ -44,12 +44,15 @@ def built_images() -> dict[str, BuildResult]:
 
 @pytest.fixture(scope="session")
 def image_builder(built_images: dict[str, BuildResult]) -> Callable[[str], str]:
-    """Build an image definition once per session; return its :latest tag."""
+    """Build an image definition once per session; return its image id.
+
+    The id, not ``:latest``: another session (a CI run, a second checkout) may move the tag
+    while this one runs, and a test must check the image this session built."""
 
     def build(name: str) -> str:
         if name not in built_images:
             built_images[name] = build_image(name, echo=False)
-        return built_images[name].tags[-1]
+        return built_images[name].image_id
 
     return build
 
