@@ -16,16 +16,13 @@ from typing import Any
 
 from boxwright import PROJECT_ROOT
 from boxwright.errors import DefinitionError
+from boxwright.image.services import SERVICES, Services, load_services
 from boxwright.schema import load_table, option, read_toml
 
 __all__ = [
-    "BUNDLED_SERVICES",
     "DEBIAN_SUITES",
     "Bootstrap",
     "ImageDefinition",
-    "ServiceOptions",
-    "Services",
-    "SyslogOptions",
     "image_names",
     "load_image",
 ]
@@ -39,8 +36,6 @@ DEBIAN_SUITES = (
 )
 MMDEBSTRAP_VARIANTS = ("extract", "custom", "essential", "apt", "minbase", "buildd",
                        "required", "important", "standard")
-#: Services the base image knows how to ship; a definition turns each on or off.
-BUNDLED_SERVICES = ("syslog", "cron", "logrotate", "sshd")
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$")
@@ -79,33 +74,6 @@ class Bootstrap:
 
 
 @dataclass(frozen=True)
-class ServiceOptions:
-    """One bundled service: ``enabled`` (None: its default), ``prefix`` (None: ``services.prefix``)."""
-
-    enabled: bool | None = option(None)
-    prefix: bool | None = option(None)
-
-
-@dataclass(frozen=True)
-class SyslogOptions(ServiceOptions):
-    """syslog-ng: where every message goes, ``docker logs`` and/or ``/var/log/syslog``."""
-
-    stdout: bool = option(True)
-    file: bool = option(True)
-
-
-@dataclass(frozen=True)
-class Services:
-    """The ``[services]`` table; ``cron = false`` is short for ``cron = { enabled = false }``."""
-
-    prefix: bool = option(False)
-    syslog: SyslogOptions = option(factory=SyslogOptions)
-    cron: ServiceOptions = option(factory=ServiceOptions)
-    logrotate: ServiceOptions = option(factory=ServiceOptions)
-    sshd: ServiceOptions = option(factory=ServiceOptions)
-
-
-@dataclass(frozen=True)
 class ImageDefinition:
     """One image: its base, what goes in, which services are on, its labels."""
 
@@ -115,7 +83,8 @@ class ImageDefinition:
     bootstrap: Bootstrap | None = option(None)
     from_image: str | None = option(None, key="from", check=_check_image_ref)
     packages: tuple[str, ...] = option(factory=tuple, check=_check_packages)
-    services: Services = option(factory=Services)
+    #: Parsed from the rows of ``services.SERVICES`` by :func:`load_image`.
+    services: Services = field(default_factory=Services, init=False)
     env: dict[str, str] = option(factory=dict)
     command: tuple[str, ...] = option(("/bin/bash",))
     labels: dict[str, str] = option(factory=dict)
@@ -130,19 +99,18 @@ class ImageDefinition:
         return any((layer / "services" / service).is_dir() for layer in self.layers)
 
     def service_enabled(self, service: str) -> bool:
-        """Available services are on unless turned off; sshd is off; logrotate follows cron."""
+        """An available service is as the definition says, else as its row says (or follows)."""
         if not self.service_available(service):
             return False
-        enabled: bool | None = getattr(self.services, service).enabled
+        enabled = self.services[service].enabled
         if enabled is not None:
             return enabled
-        if service == "logrotate":
-            return self.service_enabled("cron")
-        return service != "sshd"
+        row = SERVICES[service]
+        return self.service_enabled(row.follows) if row.follows else row.default
 
     def service_prefixed(self, service: str) -> bool:
         """Whether the service's output gets ``[name] `` in ``docker logs``."""
-        prefix: bool | None = getattr(self.services, service).prefix
+        prefix = self.services[service].prefix
         return self.services.prefix if prefix is None else prefix
 
     @property
@@ -156,7 +124,7 @@ class ImageDefinition:
         Each layer gives its ``rootfs/`` and then ``services/<name>/`` for every bundled
         service the definition turns on: a service turned off ships none of its files.
         """
-        enabled = [name for name in BUNDLED_SERVICES if self.service_enabled(name)]
+        enabled = [name for name in SERVICES if self.service_enabled(name)]
         trees = []
         for layer in self.layers:
             trees += [layer / "rootfs", *(layer / "services" / name for name in enabled)]
@@ -180,7 +148,9 @@ def image_names(images_dir: Path = IMAGES_DIR) -> list[str]:
 def load_image(name: str, images_dir: Path = IMAGES_DIR) -> ImageDefinition:
     """Load and validate ``images_dir/name/image.toml`` (following ``extends``)."""
     table, layers, path = _merged_table(name, images_dir, chain=())
+    services = load_services(table.pop("services", {}), path)
     definition = load_table(ImageDefinition, table, path)
+    object.__setattr__(definition, "services", services)
     if (definition.bootstrap is None) == (definition.from_image is None):
         raise DefinitionError(path, "bootstrap", "set exactly one of 'bootstrap' or 'from'")
     object.__setattr__(definition, "name", name)
@@ -191,12 +161,15 @@ def load_image(name: str, images_dir: Path = IMAGES_DIR) -> ImageDefinition:
 
 
 def _check_services(definition: ImageDefinition, path: Path) -> None:
-    if definition.services.logrotate.enabled and not definition.service_enabled("cron"):
-        raise DefinitionError(
-            path, "services.logrotate", "logrotate runs daily from cron: turn cron on or logrotate off"
-        )
-    for name in BUNDLED_SERVICES:
-        if getattr(definition.services, name).enabled and not definition.service_available(name):
+    for name, row in SERVICES.items():
+        if not definition.services[name].enabled:
+            continue
+        if row.follows and not definition.service_enabled(row.follows):
+            raise DefinitionError(
+                path, f"services.{name}",
+                f"{name} runs from {row.follows}: turn {row.follows} on or {name} off",
+            )
+        if not definition.service_available(name):
             folders = " or ".join(f"{layer.name}/services/{name}/" for layer in definition.layers)
             raise DefinitionError(
                 path, f"services.{name}", f"turned on, but no definition ships it (no {folders})"
@@ -241,7 +214,7 @@ def _service_shorthands(table: dict[str, Any], path: Path) -> dict[str, Any]:
         return table
     expanded = dict(services)
     for key, value in services.items():
-        if key not in BUNDLED_SERVICES:
+        if key not in SERVICES:
             continue
         if isinstance(value, bool):
             expanded[key] = {"enabled": value}

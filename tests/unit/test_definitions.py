@@ -106,7 +106,7 @@ GOOD = 'version = "1.0.0"\nbootstrap = { suite = "trixie" }\n'
          "expected true or false; got a string"),
         (GOOD + "services = { prefix = 1 }\n", "services.prefix", "expected true or false"),
         (GOOD + "services = { cron = false, logrotate = true }\n", "services.logrotate",
-         "logrotate runs daily from cron"),
+         "logrotate runs from cron: turn cron on"),
         (GOOD + "labels = { a = 1 }\n", "labels.a", "expected a string; got an integer"),
         (GOOD + "version = 2\n", None, "invalid TOML"),
         ("version = \n", None, "invalid TOML"),

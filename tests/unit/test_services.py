@@ -9,7 +9,7 @@ import pytest
 from boxwright.errors import DefinitionError
 from boxwright.image.build import render_context, render_image
 from boxwright.image.definition import load_image
-from boxwright.image.services import PREFIX_LOG, SERVICES, service_plan
+from boxwright.image.services import PREFIX_LOG, SERVICES, Service, service_plan
 
 VARIANTS = Path(__file__).parent.parent / "fixtures" / "service-images"
 PROJECT_IMAGES = Path(__file__).parents[2] / "images"
@@ -17,8 +17,9 @@ PROJECT_IMAGES = Path(__file__).parents[2] / "images"
 
 def variant(tmp_path: Path, text: str, name: str = "variant"):
     """A definition extending the real baseimage, written to a scratch images dir."""
-    (tmp_path / "baseimage").symlink_to(PROJECT_IMAGES / "baseimage")
-    (tmp_path / name).mkdir()
+    if not (tmp_path / "baseimage").exists():
+        (tmp_path / "baseimage").symlink_to(PROJECT_IMAGES / "baseimage")
+    (tmp_path / name).mkdir(exist_ok=True)
     (tmp_path / name / "image.toml").write_text('extends = "baseimage"\n' + text)
     return load_image(name, tmp_path)
 
@@ -62,7 +63,7 @@ def test_logrotate_follows_cron():
 def test_shorthand_in_child_keeps_parent_settings(tmp_path):
     image = variant(tmp_path, "[services]\nsyslog = false\n")
     assert not image.service_enabled("syslog")
-    assert image.services.syslog.prefix is False  # from baseimage's table, not reset
+    assert image.services["syslog"].prefix is False  # from baseimage's table, not reset
 
 
 def test_prefix_default_and_per_service_override():
@@ -124,3 +125,52 @@ def test_option_links_are_made_after_the_files_are_copied(tmp_path):
     context = render_image(load_image("baseimage", PROJECT_IMAGES), tmp_path / "ctx")
     text = (context / "Dockerfile").read_text()
     assert text.index("COPY rootfs/") < text.index(f"ln -sfn {PREFIX_LOG} /etc/service/cron/log/run")
+
+
+@pytest.fixture
+def new_row(monkeypatch, tmp_path):
+    """A service that is one folder and one row: nothing else in Python knows it."""
+    monkeypatch.setitem(SERVICES, "memcached", Service(
+        ("memcached",), "/etc/service/memcached", default=False,
+        never_ship=("/etc/memcached.conf",),
+    ))
+    run = tmp_path / "variant" / "services" / "memcached" / "etc" / "service" / "memcached" / "run"
+    run.parent.mkdir(parents=True)
+    run.write_text("#!/bin/sh\nexec memcached -u nobody\n")
+    run.chmod(0o755)
+    return tmp_path
+
+
+def test_a_new_row_is_a_key_with_the_rows_default(new_row):
+    off = variant(new_row, "")
+    assert off.services["memcached"].enabled is None
+    assert not off.service_enabled("memcached")  # the row's default
+    on = variant(new_row, "[services]\nmemcached = true\n")
+    assert on.service_enabled("memcached")
+    assert on.service_prefixed("memcached")  # baseimage's services.prefix = true
+
+
+def test_a_new_row_is_parsed_with_its_options(new_row):
+    with pytest.raises(DefinitionError, match=r"services\.memcached\.enabld: unknown key"):
+        variant(new_row, "[services]\nmemcached = { enabld = true }\n")
+    with pytest.raises(DefinitionError, match=r"services\.memcache: .*did you mean 'memcached'"):
+        variant(new_row, "[services]\nmemcache = true\n")
+
+
+def test_a_new_row_reaches_the_render(new_row):
+    image = variant(new_row, "[services]\nmemcached = true\n")
+    assert image.rootfs[-1] == new_row / "variant" / "services" / "memcached"
+    context = render_image(image, new_row / "ctx")
+    text = (context / "Dockerfile").read_text()
+    assert "      memcached \\" in text
+    assert "rm -rf /etc/memcached.conf" in text
+    assert f"ln -sfn {PREFIX_LOG} /etc/service/memcached/log/run" in text
+    assert (context / "rootfs/etc/service/memcached/run").is_file()
+
+
+def test_default_off_and_follows_come_from_the_rows():
+    base = load_image("baseimage", PROJECT_IMAGES)
+    for name, row in SERVICES.items():
+        expected = base.service_enabled(row.follows) if row.follows else row.default
+        if base.services[name].enabled is None:
+            assert base.service_enabled(name) == expected, name
