@@ -24,6 +24,9 @@ from boxwright.image.build import BuildResult, build_image
 from boxwright.image.definition import ImageDefinition, load_image
 from boxwright.pipeline.ci import image_under_test
 
+#: Fixtures from tests/support/ every suite may use (tests/ is on sys.path as pytest's rootdir conftest).
+pytest_plugins = ["support.s3"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 #: Every container a test starts carries this label, so a crash can't leak one.
 TEST_LABEL = "io.boxwright.test"
