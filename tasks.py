@@ -46,6 +46,29 @@ def build_box(c: Context, name: str = "docker-host") -> None:
 
 
 @task(
+    name="publish-box",
+    help={
+        "to": "s3://BUCKET[/PREFIX] or a directory a web server serves",
+        "box": "box definition under boxes/ (default: docker-host)",
+        "base-url": "public URL of --to (needed for a directory; default for S3: ENDPOINT/BUCKET/PREFIX)",
+        "endpoint": "S3 endpoint URL for S3-compatible servers (default: AWS)",
+        "profile": "AWS profile for the credentials (default: AWS_* variables, AWS_PROFILE)",
+    },
+)
+def publish_box(c: Context, to: str, box: str = "docker-host", base_url: str = "", endpoint: str = "",
+                profile: str = "") -> None:
+    """Upload the box's .box files, then its catalog, to S3 or a web server's directory."""
+    from boxwright.box.publish import publish_box as publish
+
+    with user_errors():
+        result = publish(box, to, base_url=base_url, endpoint=endpoint, profile=profile,
+                         dry=bool(c.config.run.dry))
+        print(f"{len(result.uploaded)} box file(s) uploaded, {len(result.already)} already there "
+              f"({result.bytes_uploaded / 1e6:.0f} MB in {result.seconds:.1f} s)\n"
+              f"vagrant box add {result.catalog_url}")
+
+
+@task(
     help={
         "k": "only run tests matching this pytest expression",
         "m": "only run tests with this pytest marker expression",
@@ -138,4 +161,4 @@ def registry(c: Context, port: int = 5000, root: str = "build/registry") -> None
         LocalRegistry(Path(root).resolve(), port=port).serve_forever()
 
 
-ns = Collection(render, build_image, build_box, test, test_box, bench, publish, ci, registry)
+ns = Collection(render, build_image, build_box, publish_box, test, test_box, bench, publish, ci, registry)

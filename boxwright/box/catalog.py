@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from boxwright.atomic import atomic_file
-from boxwright.errors import BuildError
+from boxwright.errors import BuildError, CatalogError
 
 __all__ = [
     "CHECKSUM_TYPE",
@@ -30,6 +30,7 @@ __all__ = [
     "provider_entry",
     "read_catalog",
     "sha256_file",
+    "version_key",
     "write_catalog",
 ]
 
@@ -55,6 +56,14 @@ def build_version(base: str, catalog: dict[str, Any], now: datetime.datetime) ->
         if match and f"{match[1]}.{match[2]}" == base:
             patch = max(patch, int(match[3]) + 1)
     return f"{base}.{patch}"
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key: versions compare numerically, part by part (as Vagrant compares them)."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        raise CatalogError(f"version {version!r} is not numeric (X.Y.Z)") from None
 
 
 def provider_entry(box_file: Path, checksum: str) -> dict[str, str]:
