@@ -12,7 +12,7 @@ from boxwright import PROJECT_ROOT
 from boxwright.atomic import atomic_dir, remove_stale_temporaries
 from boxwright.engine import docker_client, stream_build
 from boxwright.image.base import HASH_LABEL, base_image, ensure_base, human_size
-from boxwright.image.definition import IMAGES_DIR, ImageDefinition, load_image
+from boxwright.image.definition import HEALTH_TOOL, IMAGES_DIR, ImageDefinition, load_image
 from boxwright.image.sbom import attach_sbom
 from boxwright.image.services import service_plan
 from boxwright.provenance import INPUT_LABEL, input_hash, oci_labels, source_date_epoch, tree_hash
@@ -53,6 +53,9 @@ def render_context(definition: ImageDefinition, templates_dir: Path = TEMPLATES_
         "services": services,
         "env": dict(sorted(definition.env.items())),
         "command": list(definition.command),
+        "healthcheck": definition.healthcheck,
+        "healthcheck_enabled": definition.healthcheck_enabled,
+        "health_tool": HEALTH_TOOL,
     }
 
 

@@ -22,6 +22,7 @@ from boxwright.schema import load_table, option, read_toml
 __all__ = [
     "DEBIAN_SUITES",
     "Bootstrap",
+    "Healthcheck",
     "ImageDefinition",
     "image_names",
     "load_image",
@@ -36,6 +37,9 @@ DEBIAN_SUITES = (
 )
 MMDEBSTRAP_VARIANTS = ("extract", "custom", "essential", "apt", "minbase", "buildd",
                        "required", "important", "standard")
+
+#: The HEALTHCHECK's command, shipped in images/baseimage/rootfs/.
+HEALTH_TOOL = "/usr/local/bin/service-status"
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$")
@@ -73,6 +77,32 @@ class Bootstrap:
     packages: tuple[str, ...] = option(factory=tuple, check=_check_packages)
 
 
+def _check_seconds(value: float) -> str | None:
+    return None if value > 0 else f"expected a number of seconds > 0; got {value!r}"
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    """The image's HEALTHCHECK: ``service-status --health`` (README.md, health section).
+
+    Docker runs it every ``interval`` seconds; ``retries`` failures in a row make the container
+    unhealthy (failures within ``start_period`` after the start do not count). The command
+    ends by itself before ``timeout``: it gets ``timeout`` minus half a second (at least half).
+    """
+
+    #: None: on when a layer ships the tool (``rootfs/usr/local/bin/service-status``).
+    enabled: bool | None = option(None)
+    interval: float = option(5.0, check=_check_seconds)
+    timeout: float = option(3.0, check=_check_seconds)
+    start_period: float = option(20.0, check=lambda v: None if v >= 0 else f"expected >= 0; got {v!r}")
+    retries: int = option(2, check=lambda v: None if v >= 1 else f"expected at least 1; got {v!r}")
+
+    @property
+    def command_timeout(self) -> float:
+        """The tool's own deadline, inside Docker's: Docker 20.10 leaves a timed-out check running."""
+        return round(max(self.timeout - 0.5, self.timeout / 2), 3)
+
+
 @dataclass(frozen=True)
 class ImageDefinition:
     """One image: its base, what goes in, which services are on, its labels."""
@@ -87,6 +117,7 @@ class ImageDefinition:
     services: Services = field(default_factory=Services, init=False)
     env: dict[str, str] = option(factory=dict)
     command: tuple[str, ...] = option(("/bin/bash",))
+    healthcheck: Healthcheck = option(factory=Healthcheck)
     labels: dict[str, str] = option(factory=dict)
     #: Filled by :func:`load_image`, not by the TOML.
     name: str = field(default="", init=False)
@@ -112,6 +143,15 @@ class ImageDefinition:
         """Whether the service's output gets ``[name] `` in ``docker logs``."""
         prefix = self.services[service].prefix
         return self.services.prefix if prefix is None else prefix
+
+    @property
+    def healthcheck_enabled(self) -> bool:
+        """The HEALTHCHECK is on unless turned off, when the image ships service-status."""
+        enabled = self.healthcheck.enabled
+        return self._ships_health_tool() if enabled is None else enabled
+
+    def _ships_health_tool(self) -> bool:
+        return any((layer / "rootfs" / HEALTH_TOOL.lstrip("/")).is_file() for layer in self.layers)
 
     @property
     def suite(self) -> str | None:
@@ -157,6 +197,9 @@ def load_image(name: str, images_dir: Path = IMAGES_DIR) -> ImageDefinition:
     object.__setattr__(definition, "path", path)
     object.__setattr__(definition, "layers", layers)
     _check_services(definition, path)
+    if definition.healthcheck.enabled and not definition._ships_health_tool():
+        raise DefinitionError(path, "healthcheck.enabled",
+                              f"turned on, but no layer ships {HEALTH_TOOL} (rootfs/)")
     return definition
 
 
