@@ -87,7 +87,7 @@ class Healthcheck:
 
     Docker runs it every ``interval`` seconds; ``retries`` failures in a row make the container
     unhealthy (failures within ``start_period`` after the start do not count). The command
-    ends by itself before ``timeout``: it gets ``timeout`` minus half a second (at least half).
+    ends by itself before ``timeout``: it gets ``timeout`` minus a second (at least half of it).
     """
 
     #: None: on when a layer ships the tool (``rootfs/usr/local/bin/service-status``).
@@ -100,7 +100,7 @@ class Healthcheck:
     @property
     def command_timeout(self) -> float:
         """The tool's own deadline, inside Docker's: Docker 20.10 leaves a timed-out check running."""
-        return round(max(self.timeout - 0.5, self.timeout / 2), 3)
+        return round(max(self.timeout - 1.0, self.timeout / 2), 3)
 
 
 @dataclass(frozen=True)
