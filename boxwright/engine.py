@@ -11,6 +11,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from boxwright import proc
 from boxwright.errors import BuildError, EngineError
 
 __all__ = ["docker_client", "stream_build"]
@@ -51,7 +52,7 @@ def stream_build(client: docker.DockerClient, what: str, *, echo: bool, **build_
                 if match := _RUNNING_IN.search(text):
                     step_containers.append(match.group(1))
             if "error" in chunk:
-                detail = "\n".join(f"  | {line}" for line in tail)
+                detail = proc.tail(tail, tail.maxlen or 25)
                 step = chunk["error"].strip().splitlines()[0]
                 raise BuildError(f"{what} failed: {step}\n{detail}")
             if "aux" in chunk and "ID" in chunk["aux"]:

@@ -12,11 +12,12 @@ import hashlib
 import json
 import os
 import stat
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from boxwright import PROJECT_ROOT
+from boxwright.errors import ToolMissing
+from boxwright.proc import run
 
 __all__ = [
     "DIRTY_LABEL",
@@ -37,13 +38,12 @@ DIRTY_LABEL = "io.boxwright.source.dirty"
 
 
 def _git(*args: str) -> str:
+    """git's answer, or '' outside a checkout (or without git)."""
     try:
-        result = subprocess.run(
-            ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
+        result = run(["git", *args], cwd=PROJECT_ROOT, check=False)
+    except ToolMissing:
         return ""
-    return result.stdout.strip()
+    return result.output.strip() if result.ok else ""
 
 
 @functools.cache

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from boxwright import PROJECT_ROOT
 from boxwright.errors import UsageError
+from boxwright.proc import run
 
 __all__ = ["ACCEL_ENV", "Accel", "detect_accel", "kvm_probe_argv"]
 
@@ -109,15 +109,11 @@ def _probe() -> Accel:
     if kernel is None or qemu is None:
         return Accel("kvm", "/dev/kvm is usable (no kernel or QEMU to probe it with)")
     started = time.monotonic()
-    try:
-        result = subprocess.run(
-            kvm_probe_argv(kernel, qemu), capture_output=True, text=True,
-            timeout=PROBE_TIMEOUT, stdin=subprocess.DEVNULL, errors="replace",
-        )
-    except subprocess.TimeoutExpired:
+    result = run(kvm_probe_argv(kernel, qemu), timeout=PROBE_TIMEOUT, check=False)
+    if result.timed_out:
         return Accel("tcg", f"KVM did not boot {kernel.name} within {PROBE_TIMEOUT:.0f} s (hangs)")
     seconds = time.monotonic() - started
-    if any(marker in result.stdout for marker in _BOOTED):
+    if any(marker in result.output for marker in _BOOTED):
         return Accel("kvm", f"KVM booted {kernel.name} in {seconds:.1f} s")
-    why = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
+    why = (result.errors.strip().splitlines() or [result.describe()])[-1]
     return Accel("tcg", f"KVM could not boot {kernel.name}: {why}")

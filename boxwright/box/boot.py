@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 from boxwright import PROJECT_ROOT
 from boxwright.box.vagrant import Vagrant
 from boxwright.errors import CatalogError, CleanupError, VagrantError
+from boxwright.proc import run
 from boxwright.render import render_template
 
 __all__ = ["BootedBox", "booted_box", "newest_version", "pool_volumes"]
@@ -59,20 +59,17 @@ class BootedBox:
     def reboot(self, machine: str, timeout: float = 300) -> float:
         """Reboot from inside the guest (``systemctl reboot``); return seconds until SSH answers again."""
         def boot_id() -> str | None:
-            result = subprocess.run(
-                self.ssh_argv(machine, "cat", "/proc/sys/kernel/random/boot_id"),
-                capture_output=True, text=True, timeout=30,
-            )
-            return result.stdout.strip() if result.returncode == 0 else None
+            result = run(self.ssh_argv(machine, "cat", "/proc/sys/kernel/random/boot_id"), timeout=30,
+                         check=False)
+            return result.output.strip() if result.ok else None
 
         before = boot_id()
         started = time.monotonic()
-        subprocess.run(self.ssh_argv(machine, "sudo", "systemctl", "reboot"), capture_output=True, timeout=60)
+        run(self.ssh_argv(machine, "sudo", "systemctl", "reboot"), timeout=60, check=False)
         while time.monotonic() - started < timeout:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                current = boot_id()
-                if current and current != before:
-                    return time.monotonic() - started
+            current = boot_id()
+            if current and current != before:
+                return time.monotonic() - started
             time.sleep(2)
         raise VagrantError(
             f"{machine} did not come back within {timeout:.0f} s of a reboot:\n{self.serial_tail(machine)}"
@@ -146,8 +143,8 @@ def booted_box(
 
 def _virsh(*args: str) -> str:
     """Run virsh against the system libvirt; its stdout ('' when it fails)."""
-    result = subprocess.run(["virsh", "-c", LIBVIRT_URI, *args], capture_output=True, text=True)
-    return result.stdout if result.returncode == 0 else ""
+    result = run(["virsh", "-c", LIBVIRT_URI, *args], check=False)
+    return result.output if result.ok else ""
 
 
 def _clean_up(booted: BootedBox, echo: bool) -> None:
@@ -165,12 +162,9 @@ def _clean_up(booted: BootedBox, echo: bool) -> None:
     leftovers = [d for d in _virsh("list", "--all", "--name").split() if d.startswith(f"{booted.root.name}_")]
     problems += [f"domain {domain} is still defined" for domain in leftovers]
     for volume in pool_volumes(booted.name, booted.version):
-        result = subprocess.run(
-            ["virsh", "-c", LIBVIRT_URI, "vol-delete", "--pool", "default", volume],
-            capture_output=True, text=True,
-        )
-        if result.returncode != 0:
-            problems.append(f"vol-delete {volume}: {result.stderr.strip()}")
+        result = run(["virsh", "-c", LIBVIRT_URI, "vol-delete", "--pool", "default", volume], check=False)
+        if not result.ok:
+            problems.append(f"vol-delete {volume}: {result.errors.strip()}")
     shutil.rmtree(booted.root, ignore_errors=True)
     if echo:
         print(f"test-box: cleaned up {booted.name} {booted.version}", flush=True)

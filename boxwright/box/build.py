@@ -15,7 +15,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import time
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from boxwright import PROJECT_ROOT, __version__
+from boxwright import PROJECT_ROOT, __version__, hostparts
 from boxwright.atomic import atomic_dir, atomic_file, remove_stale_temporaries
 from boxwright.box.accel import Accel, detect_accel
 from boxwright.box.catalog import (
@@ -40,6 +39,7 @@ from boxwright.box.disk import compress_argv, create_argv, disk_layout, guestfis
 from boxwright.box.preload import save_images
 from boxwright.box.rootfs import mmdebstrap_argv, render_overlay, template_context
 from boxwright.errors import BuildError, ToolMissing
+from boxwright.proc import require, run, stream
 from boxwright.provenance import git_dirty, git_revision, source_date_epoch
 from boxwright.render import render_template
 
@@ -56,13 +56,8 @@ __all__ = [
 DIST_DIR = PROJECT_ROOT / "dist" / "boxes"
 WORK_DIR = PROJECT_ROOT / "build" / "boxes"
 PROVIDER = "libvirt"
-#: Tools a box build runs, and the Debian package of each.
-TOOLS = {
-    "mmdebstrap": "mmdebstrap",
-    "guestfish": "libguestfs-tools",
-    "qemu-img": "qemu-utils",
-    "qemu-system-x86_64": "qemu-system-x86",
-}
+#: Tools a box build runs, and the Debian package of each (the "box" part of hostparts.toml).
+TOOLS = hostparts.tools("box")
 #: A box build needs about this much room in build/ and dist/ (rootfs, disk, box).
 MIN_FREE_BYTES = 4 * 10**9
 STAGES = 5
@@ -165,9 +160,7 @@ def _stage(number: int, title: str, result: BoxResult, say: Any) -> Iterator[Non
 
 
 def _check_tools() -> None:
-    for tool, package in TOOLS.items():
-        if shutil.which(tool) is None:
-            raise ToolMissing(tool, package)
+    require(*TOOLS)
     if not any(Path("/boot").glob("vmlinuz-*")):
         raise ToolMissing("a Linux kernel in /boot (libguestfs boots it)", "linux-image-amd64")
 
@@ -197,30 +190,19 @@ def _rootfs_and_customise(
             say(f"    saved {', '.join(box.preload_images)} for first boot ({saved / 1e6:.0f} MB)",
                 flush=True)
         argv = mmdebstrap_argv(box, Path(tmp) / "rootfs", script, out)
-        env = dict(os.environ, SOURCE_DATE_EPOCH=str(source_date_epoch()))
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   env=env, errors="replace")
-        assert process.stdout is not None
-        tail: list[str] = []
-        try:
-            for line in process.stdout:
-                tail = [*tail[-14:], line.rstrip()]
-                if switched is None and line.startswith("I: running --customize-hook"):
-                    switched = time.monotonic()
-                    result.stages["rootfs"] = round(switched - started, 1)
-                    say(f"    [1/{STAGES}] done in {switched - started:.1f} s", flush=True)
-                    say(f"==> [2/{STAGES}] customise: files, users, services, first-boot identity",
-                        flush=True)
-                elif line.startswith("customize: "):
-                    say(f"    {line.rstrip()}", flush=True)
-            code = process.wait()
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                process.wait()
-        if code != 0:
-            detail = "\n".join(f"  | {line}" for line in tail)
-            raise BuildError(f"mmdebstrap failed (exit {code}):\n{detail}")
+
+        def watch(line: str) -> None:
+            nonlocal switched
+            if switched is None and line.startswith("I: running --customize-hook"):
+                switched = time.monotonic()
+                result.stages["rootfs"] = round(switched - started, 1)
+                say(f"    [1/{STAGES}] done in {switched - started:.1f} s", flush=True)
+                say(f"==> [2/{STAGES}] customise: files, users, services, first-boot identity",
+                    flush=True)
+            elif line.startswith("customize: "):
+                say(f"    {line.rstrip()}", flush=True)
+
+        stream(argv, on_line=watch, env={"SOURCE_DATE_EPOCH": str(source_date_epoch())}, what="mmdebstrap")
     ended = time.monotonic()
     result.stages["customise"] = round(ended - (switched or started), 1)
     result.sizes["rootfs_tar"] = rootfs.stat().st_size
@@ -230,7 +212,7 @@ def _rootfs_and_customise(
 
 def _disk(box: BoxDefinition, rootfs: Path, disk: Path, accel: Accel, say: Any) -> None:
     with atomic_file(disk) as tmp:
-        _run(create_argv(tmp, box.disk_gb), "qemu-img create")
+        run(create_argv(tmp, box.disk_gb), what="qemu-img create")
         smp = max(1, min(2, os.cpu_count() or 1))
         script = guestfish_script(disk_layout(box), tmp, rootfs, smp)
         current = {"title": "", "since": time.monotonic()}
@@ -252,7 +234,7 @@ def _package(
     """The .box: a tar of metadata.json, Vagrantfile, info.json and the compressed box.img."""
     with tempfile.TemporaryDirectory(prefix="package-", dir=work) as tmp:
         image = Path(tmp) / "box.img"
-        _run(compress_argv(disk, image, box.compression), "qemu-img convert")
+        run(compress_argv(disk, image, box.compression), what="qemu-img convert")
         result.sizes["disk_actual"] = _qemu_info(disk)["actual-size"]
         result.sizes["disk_virtual"] = _qemu_info(image)["virtual-size"]
         result.sizes["box_img"] = image.stat().st_size
@@ -304,16 +286,5 @@ def _report(result: BoxResult, total: float) -> dict[str, Any]:
 
 
 def _qemu_info(path: Path) -> dict[str, Any]:
-    output = _run(["qemu-img", "info", "--output=json", str(path)], "qemu-img info")
+    output = run(["qemu-img", "info", "--output=json", str(path)], what="qemu-img info").output
     return json.loads(output)
-
-
-def _run(argv: list[str], what: str) -> str:
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, errors="replace")
-    except FileNotFoundError:
-        raise ToolMissing(argv[0], TOOLS.get(argv[0], argv[0])) from None
-    if done.returncode != 0:
-        last = (done.stderr.strip() or done.stdout.strip() or f"exit {done.returncode}").splitlines()[-1]
-        raise BuildError(f"{what} failed: {last}")
-    return done.stdout

@@ -15,15 +15,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from boxwright.box.accel import Accel
 from boxwright.box.definition import BoxDefinition
-from boxwright.errors import BuildError, ToolMissing
+from boxwright.errors import BuildError
+from boxwright.proc import stream, tail
 
 __all__ = [
     "DiskLayout",
@@ -139,46 +139,26 @@ def run_guestfish(
     ``watch`` is the disk the appliance has open: any QEMU still holding it
     after guestfish ends is ours, and is killed by its pid.
     """
-    env = dict(os.environ, **accel.libguestfs_env())
-    try:
-        process = subprocess.Popen(
-            ["guestfish", "--no-progress-bars"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True,
-        )
-    except FileNotFoundError:
-        raise ToolMissing("guestfish", "libguestfs-tools") from None
     current, output = "start guestfish", []
-    with _reaped(process, watch):
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(script)
-        process.stdin.close()
-        for line in process.stdout:
-            if line.startswith(STEP):
-                current = line[len(STEP):].strip()
-                on_step(current)
-            else:
-                output.append(line.rstrip())
-        code = process.wait()
-    if code != 0 or current != "done":
-        tail = "\n".join(f"  | {line}" for line in output[-12:])
-        raise BuildError(f"disk step '{current}' failed (guestfish exit {code}):\n{tail}")
 
+    def watch_steps(line: str) -> None:
+        nonlocal current
+        if line.startswith(STEP):
+            current = line[len(STEP):].strip()
+            on_step(current)
+        else:
+            output.append(line)
 
-@contextlib.contextmanager
-def _reaped(process: subprocess.Popen[str], watch: Path) -> Iterator[None]:
     try:
-        yield
+        result = stream(["guestfish", "--no-progress-bars"], input=script, on_line=watch_steps,
+                        env=accel.libguestfs_env(), check=False)
     finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        # The runner stops guestfish's process group; the appliance may sit outside it.
         _kill_qemu_using(watch)
+    if result.dry:
+        return
+    if not result.ok or current != "done":
+        raise BuildError(f"disk step '{current}' failed (guestfish {result.describe()}):\n{tail(output, 12)}")
 
 
 def _kill_qemu_using(path: Path, grace: float = 5.0) -> None:

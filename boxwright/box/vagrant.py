@@ -9,7 +9,6 @@ command and the tail of that log.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,7 +17,8 @@ from typing import Any, TypeVar
 
 import vagrant
 
-from boxwright.errors import ToolMissing, VagrantError
+from boxwright.errors import VagrantError
+from boxwright.proc import require, tail
 
 __all__ = ["Vagrant", "VagrantError"]
 
@@ -29,8 +29,7 @@ class Vagrant:
     """One Vagrant environment (a directory with a Vagrantfile), driven through python-vagrant."""
 
     def __init__(self, root: Path, env: dict[str, str] | None = None, echo: bool = True) -> None:
-        if shutil.which("vagrant") is None:
-            raise ToolMissing("vagrant", "vagrant")
+        require("vagrant")
         self.root = root
         self.log = root / "vagrant.log"
         self.echo = echo
@@ -65,7 +64,7 @@ class Vagrant:
         with self.log.open("rb") as handle:
             handle.seek(offset)
             text = handle.read().decode(errors="replace")
-        return "\n".join(f"  | {line}" for line in text.splitlines()[-lines:]) or "(no output)"
+        return tail(text, lines) or "(no output)"
 
     def box_add(self, catalog: Path) -> None:
         """``vagrant box add <catalog.json>`` (name and version come from the catalog)."""

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,8 +21,8 @@ import docker.models.images
 from boxwright import PROJECT_ROOT
 from boxwright.debian import common_argv
 from boxwright.engine import docker_client
-from boxwright.errors import BuildError, ToolMissing
 from boxwright.image.definition import Bootstrap
+from boxwright.proc import require, run
 from boxwright.provenance import input_hash, source_date_epoch
 from boxwright.render import TEMPLATES_DIR
 
@@ -90,8 +88,7 @@ def ensure_base(bootstrap: Bootstrap, *, rebuild: bool = False, echo: bool = Tru
         if echo:
             print(f"base {base.tag} is up to date ({human_size(existing.attrs['Size'])})", flush=True)
         return base
-    if shutil.which("mmdebstrap") is None:
-        raise ToolMissing("mmdebstrap", "mmdebstrap")
+    require("mmdebstrap")
     work = PROJECT_ROOT / "build" / "base"
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -100,11 +97,7 @@ def ensure_base(bootstrap: Bootstrap, *, rebuild: bool = False, echo: bool = Tru
         argv = mmdebstrap_argv(bootstrap, tarball)
         if echo:
             print(f"bootstrapping {bootstrap.suite} from {bootstrap.mirror}: {' '.join(argv)}", flush=True)
-        env = dict(os.environ, SOURCE_DATE_EPOCH=str(source_date_epoch()))
-        result = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if result.returncode != 0:
-            tail = "\n".join(result.stdout.splitlines()[-15:])
-            raise BuildError(f"mmdebstrap failed (exit {result.returncode}):\n{tail}")
+        run(argv, env={"SOURCE_DATE_EPOCH": str(source_date_epoch())}, merge=True, what="mmdebstrap")
         changes = [
             f"LABEL {HASH_LABEL}={base.digest}",
             f"LABEL io.boxwright.base.suite={bootstrap.suite}",

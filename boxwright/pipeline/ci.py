@@ -8,10 +8,8 @@ that was built (``BOXWRIGHT_TEST_IMAGE_ID``), and every run leaves a trail in
 
 from __future__ import annotations
 
-import codecs
 import json
 import os
-import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -29,6 +27,7 @@ from boxwright.image.build import build_image, image_repository
 from boxwright.image.definition import IMAGES_DIR, image_names
 from boxwright.image.sbom import SBOM_LABEL, SBOM_PATH, read_sbom
 from boxwright.pipeline.publish import publish, release_tags, revision_tag
+from boxwright.proc import stream
 from boxwright.provenance import DIRTY_LABEL, INPUT_LABEL
 
 __all__ = [
@@ -145,25 +144,20 @@ def run_image_tests(
 ) -> TestCounts:
     """Run the image tests against ``image_id``; stream pytest's output and keep it in ``log``."""
     junit.unlink(missing_ok=True)
-    env = dict(os.environ, **{TEST_IMAGE_ENV: name, TEST_IMAGE_ID_ENV: image_id,
-                              "BOXWRIGHT_IMAGES_DIR": str(images_dir)})
+    env = {TEST_IMAGE_ENV: name, TEST_IMAGE_ID_ENV: image_id, "BOXWRIGHT_IMAGES_DIR": str(images_dir)}
     argv = image_test_argv(paths, junit, keyword)
     if echo:
         print(f"testing {name} ({image_id[:19]}): {' '.join(argv[1:])}", flush=True)
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        assert process.stdout is not None
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        try:
-            # Raw reads, not lines: pytest's progress dots show up as each test finishes.
-            while chunk := os.read(process.stdout.fileno(), 65536):
-                out.write(chunk)
-                if echo:
-                    print(decoder.decode(chunk), end="", flush=True)
-        finally:
-            code = process.wait()
-    return TestCounts.from_junit(junit, code)
+    with log.open("w", encoding="utf-8") as out:
+
+        def show(text: str) -> None:
+            out.write(text)
+            if echo:
+                print(text, end="", flush=True)
+
+        # Raw chunks, not lines: pytest's progress dots show up as each test finishes.
+        result = stream(argv, on_chunk=show, cwd=PROJECT_ROOT, env=env, check=False)
+    return TestCounts.from_junit(junit, result.code)
 
 
 def ci_image(

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import signal
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from boxwright.errors import EngineError, ToolMissing
+from boxwright.errors import EngineError
+from boxwright.proc import require, spawn, stop, tail
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = [
     "MANIFEST_TYPES",
@@ -97,8 +99,7 @@ class LocalRegistry:
 
     def start(self, timeout: float = 20.0) -> LocalRegistry:
         """Write the config, start the registry, wait until ``/v2/`` answers."""
-        if shutil.which(REGISTRY_BINARY) is None:
-            raise ToolMissing(REGISTRY_BINARY, "docker-registry")
+        require(REGISTRY_BINARY)
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port(self.host)
         htpasswd = None
@@ -107,8 +108,9 @@ class LocalRegistry:
             htpasswd.write_text("".join(htpasswd_line(u, p) for u, p in self.users.items()))
         config = registry_config(self.address, self.root / "data", htpasswd)
         (self.root / "config.yml").write_text(json.dumps(config, indent=2) + "\n")
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT)
+        self.process = spawn(self.argv(), log_file=self.log)
+        if self.process is None:  # dry run
+            return self
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -117,20 +119,13 @@ class LocalRegistry:
                 _request(f"http://{self.address}/v2/", timeout=1)
                 return self
             time.sleep(0.1)
-        tail = self.log.read_text(errors="replace").strip().splitlines()[-5:]
         self.stop()
-        raise EngineError(f"docker-registry did not come up on {self.address}: {' | '.join(tail)}")
+        output = tail(self.log.read_text(errors="replace"), 5)
+        raise EngineError(f"docker-registry did not come up on {self.address}:\n{output}")
 
     def stop(self) -> None:
         """Stop the registry (SIGTERM, then SIGKILL after 10 s)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
 
     def __enter__(self) -> LocalRegistry:
         return self.start()
