@@ -44,7 +44,7 @@ def test_parts_with_a_daemon():
 
 
 def test_box_tools_come_from_the_box_part():
-    assert TOOLS == hostparts.tools("box")
+    assert hostparts.tools("box") == TOOLS
     assert TOOLS["guestfish"] == "libguestfs-tools" and TOOLS["qemu-img"] == "qemu-utils"
     assert "linux-image-amd64" not in TOOLS.values()  # no command: kit asks dpkg, the build checks /boot
 
