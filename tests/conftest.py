@@ -1,4 +1,7 @@
-"""Shared fixtures: the Docker engine, the built image, throw-away containers.
+"""Shared fixtures (the Docker engine, the built image, labelled containers) and the suite's markers.
+
+Each slow suite is a folder whose name is its marker (``-m image``, ``-m "not vm"``): see
+:data:`FOLDER_MARKERS`. tests/unit/ and the repository checks at the top carry none.
 
 The image fixtures always (re)build through boxwright itself: a no-op build is
 a cache hit that takes about a second, and tests never run against a stale image.
@@ -7,7 +10,6 @@ a cache hit that takes about a second, and tests never run against a stale image
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,16 +24,26 @@ from boxwright.engine import docker_client
 from boxwright.errors import EngineError
 from boxwright.image.build import BuildResult, build_image
 from boxwright.image.definition import ImageDefinition, load_image
-from boxwright.pipeline.ci import image_under_test
+from support.containers import SESSION, TEST_LABEL, Containers
+from support.image import image_under_test
 
 #: Fixtures from tests/support/ every suite may use (tests/ is on sys.path as pytest's rootdir conftest).
 pytest_plugins = ["support.s3"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
-#: Every container a test starts carries this label, so a crash can't leak one.
-TEST_LABEL = "io.boxwright.test"
-#: This pytest session's value of the label: concurrent sessions never sweep each other's containers.
-SESSION = str(os.getpid())
+TESTS = Path(__file__).parent
+#: The slow suites: tests/<folder>/ gets the marker of that name (declared in pyproject.toml).
+FOLDER_MARKERS = ("image", "init", "services", "box", "vm", "pipeline", "bench")
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of a slow suite with its folder's name."""
+    for item in items:
+        with contextlib.suppress(ValueError):
+            folder = item.path.relative_to(TESTS).parts[0]
+            if folder in FOLDER_MARKERS:
+                item.add_marker(folder)
 
 
 @pytest.fixture(scope="session")
@@ -93,21 +105,25 @@ def _no_leaked_containers() -> Iterator[None]:
 
 
 @pytest.fixture
-def run_container(engine: docker.DockerClient) -> Iterator[Callable[..., Any]]:
-    """Start a detached container (removed after the test): ``run_container(image, cmd, **kw)``."""
-    started: list[docker.models.containers.Container] = []
+def containers(engine: docker.DockerClient) -> Iterator[Containers]:
+    """``containers.run(image, cmd, **kw)`` / ``.create(...)``: labelled, removed after the test."""
+    made = Containers(engine)
+    yield made
+    made.remove_all()
 
-    def run(image: str, command: Any = None, **kwargs: Any) -> docker.models.containers.Container:
-        kwargs.setdefault("detach", True)
-        kwargs.setdefault("labels", {TEST_LABEL: SESSION})
-        container = engine.containers.run(image, command, **kwargs)
-        started.append(container)
-        return container
 
-    yield run
-    for container in started:
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+@pytest.fixture(scope="module")
+def module_containers(engine: docker.DockerClient) -> Iterator[Containers]:
+    """:func:`containers` for module-scoped fixtures (one container shared by a file's tests)."""
+    made = Containers(engine)
+    yield made
+    made.remove_all()
+
+
+@pytest.fixture(scope="session")
+def image_id(engine: docker.DockerClient, baseimage: str) -> str:
+    """The built image by id: others may move ``boxwright/baseimage:latest`` while these tests run."""
+    return str(engine.images.get(baseimage).id)
 
 
 @pytest.fixture

@@ -38,7 +38,6 @@ __all__ = [
     "TestCounts",
     "ci_image",
     "image_test_argv",
-    "image_under_test",
     "run_ci",
     "summary",
 ]
@@ -48,13 +47,11 @@ REPORT_DIR = PROJECT_ROOT / "build" / "ci"
 TEST_IMAGE_ENV = "BOXWRIGHT_TEST_IMAGE"
 #: The exact image to test instead of building one (set by ``ci``: test what gets published).
 TEST_IMAGE_ID_ENV = "BOXWRIGHT_TEST_IMAGE_ID"
-#: Image tests are the ``image``-marked tests; tests/ci is the pipeline's own (it would recurse).
+#: Where the image tests are taken from (with ``IMAGE_MARKERS``).
 DEFAULT_TESTS = ("tests",)
-
-
-def image_under_test() -> tuple[str, str]:
-    """``(definition name, image id or '')`` the image tests should check."""
-    return os.environ.get(TEST_IMAGE_ENV) or "baseimage", os.environ.get(TEST_IMAGE_ID_ENV, "")
+#: The image tests: the suites of tests/image/ and tests/services/ (markers set by folder).
+#: tests/pipeline is the pipeline's own suite and never part of them (it would recurse).
+IMAGE_MARKERS = "image or services"
 
 
 @dataclass
@@ -132,8 +129,8 @@ class CiReport:
 
 
 def image_test_argv(paths: Sequence[str], junit: Path, keyword: str = "") -> list[str]:
-    """The pytest command line that runs the image tests (``-m image``, never tests/ci)."""
-    argv = [sys.executable, "-m", "pytest", *paths, "-m", "image", "--ignore=tests/ci",
+    """The pytest command line that runs the image tests (``IMAGE_MARKERS``, never tests/pipeline)."""
+    argv = [sys.executable, "-m", "pytest", *paths, "-m", IMAGE_MARKERS, "--ignore=tests/pipeline",
             "-p", "no:cacheprovider", f"--junitxml={junit}", "-o", "junit_family=xunit2"]
     return [*argv, "-k", keyword] if keyword else argv
 

@@ -1,4 +1,4 @@
-"""A local distribution registry (Debian's ``docker-registry``) and a small read-only client.
+"""A local distribution registry (Debian's ``docker-registry``), for ``./kit registry`` and the tests.
 
 Tests start one on 127.0.0.1 on a free port; ``./kit registry`` starts one by
 hand.  dockerd talks plain HTTP to registries in 127.0.0.0/8 (its default
@@ -7,7 +7,6 @@ hand.  dockerd talks plain HTTP to registries in 127.0.0.0/8 (its default
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import socket
@@ -25,24 +24,9 @@ from boxwright.proc import require, spawn, stop, tail
 if TYPE_CHECKING:
     import subprocess
 
-__all__ = [
-    "MANIFEST_TYPES",
-    "LocalRegistry",
-    "free_port",
-    "htpasswd_line",
-    "manifest_digest",
-    "registry_config",
-    "repository_tags",
-]
+__all__ = ["LocalRegistry", "free_port", "htpasswd_line", "registry_config"]
 
 REGISTRY_BINARY = "docker-registry"
-#: What a pull asks for; the registry answers with the digest of what it stores.
-MANIFEST_TYPES = (
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.index.v1+json",
-)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -115,8 +99,7 @@ class LocalRegistry:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
-            with contextlib.suppress(OSError):
-                _request(f"http://{self.address}/v2/", timeout=1)
+            if _answers(f"http://{self.address}/v2/"):
                 return self
             time.sleep(0.1)
         self.stop()
@@ -151,30 +134,12 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _request(url: str, *, method: str = "GET", headers: Mapping[str, str] | None = None,
-             timeout: float = 10) -> tuple[int, Mapping[str, str], bytes]:
-    """One HTTP request; any status (401 and 404 included) is an answer, not an error."""
-    request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
+def _answers(url: str) -> bool:
+    """Whether an HTTP server answers ``url`` at all (401 and 404 are answers)."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
-
-
-def manifest_digest(address: str, repository: str, tag: str) -> str | None:
-    """The digest the registry serves for ``repository:tag`` (None if it has no such tag)."""
-    status, headers, _ = _request(
-        f"http://{address}/v2/{repository}/manifests/{tag}", method="HEAD",
-        headers={"Accept": ", ".join(MANIFEST_TYPES)},
-    )
-    return headers.get("Docker-Content-Digest") if status == 200 else None
-
-
-def repository_tags(address: str, repository: str) -> list[str]:
-    """The tags the registry holds for ``repository`` ([] if it never saw it)."""
-    status, _, body = _request(f"http://{address}/v2/{repository}/tags/list")
-    if status != 200:
-        return []
-    return sorted(json.loads(body).get("tags") or [])
-
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False

@@ -19,8 +19,6 @@ from boxwright.box.accel import detect_accel
 from boxwright.box.build import BoxResult, build_box, metadata, render_vagrantfile
 from boxwright.box.definition import load_box
 
-pytestmark = pytest.mark.box
-
 GIB = 1024**3
 
 

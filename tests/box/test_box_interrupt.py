@@ -10,10 +10,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
-pytestmark = pytest.mark.box
-
 BUILD = textwrap.dedent("""
     import sys
     from pathlib import Path

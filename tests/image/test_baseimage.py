@@ -5,28 +5,23 @@ from __future__ import annotations
 import pytest
 
 from boxwright.image.definition import load_image
-from boxwright.pipeline.ci import image_under_test
 from boxwright.provenance import git_revision
+from support.image import image_under_test
 
 #: baseimage, or the definition ``./kit ci`` is testing (e.g. baseimage-bookworm).
 DEFINITION = load_image(image_under_test()[0])
 
-pytestmark = pytest.mark.image
-
 
 @pytest.fixture(scope="module")
-def host(baseimage, engine):
-    container = engine.containers.run(
-        baseimage, ["sleep", "infinity"], detach=True, labels={"io.boxwright.test": "1"}
-    )
+def host(baseimage, module_containers):
+    container = module_containers.run(baseimage, ["sleep", "infinity"], detach=True)
     import testinfra
 
-    yield testinfra.get_host(f"docker://{container.id}")
-    container.remove(force=True)
+    return testinfra.get_host(f"docker://{container.id}")
 
 
-def test_runs_a_shell(engine, baseimage):
-    output = engine.containers.run(baseimage, ["bash", "-c", "echo hello from $0"], remove=True)
+def test_runs_a_shell(containers, baseimage):
+    output = containers.run(baseimage, ["bash", "-c", "echo hello from $0"], remove=True)
     assert output == b"hello from bash\n"
 
 

@@ -14,8 +14,6 @@ from boxwright import PROJECT_ROOT
 from boxwright.errors import BuildError
 from boxwright.image.build import build_image
 
-pytestmark = pytest.mark.image
-
 
 def test_second_build_is_a_cache_hit(baseimage, image_definition, engine):
     result = build_image(image_definition.name, echo=False)

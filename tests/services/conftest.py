@@ -1,19 +1,21 @@
 """Fixtures for the bundled services: containers of the base image and of its variants.
 
 Variants are real definitions extending images/baseimage (tests/fixtures/service-images/).
-Helpers the tests import live in runit_checks.py (pytest puts this folder on sys.path).
+Helpers the tests import live in tests/support/ (runit.py, tar.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from runit_checks import tar_of, wait_for_log
 
 from boxwright.image.build import BuildResult, build_image
+from support.containers import Containers
+from support.runit import wait_for_log
+from support.tar import tar_of
 
 VARIANTS = Path(__file__).parents[1] / "fixtures" / "service-images"
 
@@ -32,24 +34,19 @@ def variant_image(built_images: dict[str, BuildResult]) -> Callable[[str], str]:
 
 
 @pytest.fixture
-def start(engine: Any, baseimage: str) -> Iterator[Callable[..., Any]]:
+def start(containers: Containers, baseimage: str) -> Callable[..., Any]:
     """``start(image=baseimage, files={path: (text, mode)}, **run_kwargs)``: a running container.
 
     ``files`` are put into the container before it starts (my_init.d scripts, crontabs, ...);
     ``(path, "=target")`` makes a hard link. Waits until my_init has started runsvdir.
     """
-    started: list[Any] = []
 
     def run(image: str | None = None, files: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        kwargs.setdefault("labels", {"io.boxwright.test": "1"})
-        container = engine.containers.create(image or baseimage, **kwargs)
-        started.append(container)
+        container = containers.create(image or baseimage, **kwargs)
         if files:
             container.put_archive("/", tar_of(files))
         container.start()
         wait_for_log(container, "started runsvdir -P /etc/service")
         return container
 
-    yield run
-    for container in started:
-        container.remove(force=True)
+    return run

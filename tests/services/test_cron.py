@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from runit_checks import RunitService, logs, tar_of, wait_for_log
 
-pytestmark = pytest.mark.image
+from support.runit import RunitService, logs, wait_for_log
+from support.tar import tar_of
 
 PROBE = "it's a \"probe\" with $dollar and \\ backslash"
 USERS = """#!/bin/sh
@@ -23,10 +23,9 @@ JOBS = """* * * * * root env > /tmp/env.root
 
 
 @pytest.fixture(scope="module")
-def container(engine, baseimage):
+def container(module_containers, baseimage):
     """Started with crontabs in place: the slow check (cron's next minute) waits on this one."""
-    container = engine.containers.create(
-        baseimage, environment={"CRON_PROBE": PROBE}, labels={"io.boxwright.test": "1"})
+    container = module_containers.create(baseimage, environment={"CRON_PROBE": PROBE})
     container.put_archive("/", tar_of({
         "/etc/my_init.d/10_users": (USERS, 0o755),
         "/etc/cron.d/probe": JOBS,
@@ -35,8 +34,7 @@ def container(engine, baseimage):
     }))
     container.start()
     wait_for_log(container, "[cron] starting cron")
-    yield container
-    container.remove(force=True)
+    return container
 
 
 @pytest.fixture(scope="module")

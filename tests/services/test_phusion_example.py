@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from runit_checks import RunitService, wait_for_log
 
-pytestmark = pytest.mark.image
+from support.runit import RunitService, wait_for_log
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "phusion-style"
 TAG = "boxwright-test/phusion-style:latest"
@@ -48,8 +47,8 @@ def test_example_stops_cleanly(start, example_image):
     assert container.wait(timeout=30)["StatusCode"] == 0
 
 
-def test_install_clean_left_no_lists_in_the_example(engine, example_image):
-    listing = engine.containers.run(
+def test_install_clean_left_no_lists_in_the_example(containers, example_image):
+    listing = containers.run(
         example_image, ["sh", "-c", "ls /var/lib/apt/lists | grep -v -e '^lock$' -e '^partial$' | wc -l"],
         remove=True)
     assert listing == b"0\n"

@@ -4,9 +4,8 @@ and the "[name] " prefix option."""
 from __future__ import annotations
 
 import pytest
-from runit_checks import RunitService, wait_for_log
 
-pytestmark = pytest.mark.image
+from support.runit import RunitService, wait_for_log
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +76,7 @@ def test_sshd_variant_ships_down_and_without_host_keys(start, host_of, with_sshd
     assert host.run("cat /proc/net/tcp6 /proc/net/tcp | grep -c ':0016 '").stdout.strip() == "0"
 
 
-def test_sshd_enabled_at_run_time_makes_its_own_keys(engine, start, host_of, with_sshd):
+def test_sshd_enabled_at_run_time_makes_its_own_keys(containers, start, host_of, with_sshd):
     container = start(with_sshd, environment={"SSHD_ENABLE": "1"})
     host = host_of(container)
     sshd = RunitService(host, "/etc/service/sshd")
@@ -85,8 +84,8 @@ def test_sshd_enabled_at_run_time_makes_its_own_keys(engine, start, host_of, wit
     wait_for_log(container, "Server listening on")
     keys = host.check_output("ls /etc/ssh | grep '^ssh_host_.*_key$'").split()
     assert "ssh_host_ed25519_key" in keys
-    image_keys = engine.containers.run(with_sshd, ["sh", "-c", "ls /etc/ssh | grep -c ssh_host_ || true"],
-                                       remove=True)
+    image_keys = containers.run(with_sshd, ["sh", "-c", "ls /etc/ssh | grep -c ssh_host_ || true"],
+                                remove=True)
     assert image_keys == b"0\n"
     sshd.wait_running(other_than=sshd.kill())
 

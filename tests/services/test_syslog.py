@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from runit_checks import RunitService, logs, wait_for_log
 
-pytestmark = pytest.mark.image
+from support.runit import RunitService, logs, wait_for_log
 
 SYSLOG = "/etc/early_service/syslog"
 # (facility, priority): auth and mail, and the rest of the range.

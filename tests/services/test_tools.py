@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.image
-
 TOOLS = ["setuser", "install_clean", "silence-unless-failed"]
 
 
 @pytest.fixture(scope="module")
-def host(engine, baseimage):
+def host(module_containers, baseimage):
     import testinfra
 
-    container = engine.containers.run(
-        baseimage, ["sleep", "infinity"], detach=True, labels={"io.boxwright.test": "1"})
+    container = module_containers.run(baseimage, ["sleep", "infinity"], detach=True)
     host = testinfra.get_host(f"docker://{container.id}")
     host.run_expect([0], "useradd --create-home --shell /bin/bash --groups adm,docker_env app")
-    yield host
-    container.remove(force=True)
+    return host
 
 
 @pytest.mark.parametrize("tool", TOOLS)

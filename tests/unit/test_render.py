@@ -13,8 +13,7 @@ from boxwright.errors import RenderError
 from boxwright.image.build import render_image
 from boxwright.image.definition import load_image
 from boxwright.render import TEMPLATES_DIR, render_template
-
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+from support import FIXTURES
 
 
 def tree_digest(root: Path) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from boxwright.bench import run_bench
 
-pytestmark = [pytest.mark.vm, pytest.mark.bench]
+pytestmark = pytest.mark.bench  # a benchmark too; `vm` comes from the folder
 
 
 def test_box_group_records_build_stages_sizes_and_boot(catalog):

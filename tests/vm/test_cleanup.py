@@ -6,12 +6,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from boxwright.box.boot import WORK_DIR, BootedBox, _clean_up, _virsh
 from boxwright.box.vagrant import Vagrant
-
-pytestmark = pytest.mark.vm
 
 
 def test_domains_are_removed_when_vagrant_destroy_fails():

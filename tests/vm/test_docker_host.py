@@ -11,8 +11,6 @@ import testinfra
 
 from boxwright.engine import docker_client
 
-pytestmark = pytest.mark.vm
-
 INSECURE_KEY = "/usr/share/rubygems-integration/all/gems/vagrant-2.3.4/keys/vagrant.pub"
 
 

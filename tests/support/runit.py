@@ -5,29 +5,11 @@
 
 from __future__ import annotations
 
-import io
 import re
-import tarfile
 import time
 from typing import Any
 
-__all__ = ["RunitService", "logs", "tar_of", "wait_for_log"]
-
-
-def tar_of(files: dict[str, Any]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path, spec in files.items():
-            info = tarfile.TarInfo(path.lstrip("/"))
-            if isinstance(spec, str) and spec.startswith("="):
-                info.type, info.linkname = tarfile.LNKTYPE, spec[1:].lstrip("/")
-                tar.addfile(info)
-                continue
-            text, mode = spec if isinstance(spec, tuple) else (spec, 0o644)
-            data = text.encode()
-            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+__all__ = ["RunitService", "logs", "wait_for_log"]
 
 
 def logs(container: Any) -> str:

@@ -13,8 +13,6 @@ import pytest
 from boxwright.bench import run_bench
 from boxwright.bench.pid1 import VARIANTS
 
-pytestmark = pytest.mark.bench
-
 
 @pytest.fixture(scope="module")
 def results(baseimage):

@@ -1,13 +1,10 @@
-"""Pure parts of the pipeline: tags, retry policy, transport checks, the pytest command line."""
+"""publish's pure parts: tags, retry policy, transport checks."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from boxwright.errors import PublishError
-from boxwright.pipeline.ci import TestCounts, image_test_argv
 from boxwright.pipeline.publish import (
     _engine_insecure,
     is_transient,
@@ -15,7 +12,6 @@ from boxwright.pipeline.publish import (
     revision_tag,
     with_retries,
 )
-from boxwright.pipeline.registry import registry_config
 from boxwright.provenance import DIRTY_LABEL, INPUT_LABEL
 
 LABELS = {
@@ -107,30 +103,3 @@ def test_dockerd_insecure_view(registry, insecure):
     config = {"InsecureRegistryCIDRs": ["127.0.0.0/8"],
               "IndexConfigs": {"registry.local:5000": {"Secure": False}}}
     assert _engine_insecure(config, registry, registry.rsplit(":", 1)[0]) is insecure
-
-
-def test_registry_config_with_and_without_auth(tmp_path):
-    plain = registry_config("127.0.0.1:5000", tmp_path / "data")
-    assert plain["http"]["addr"] == "127.0.0.1:5000"
-    assert "auth" not in plain
-    auth = registry_config("127.0.0.1:5000", tmp_path / "data", tmp_path / "htpasswd")
-    assert auth["auth"]["htpasswd"]["path"] == str(tmp_path / "htpasswd")
-
-
-def test_image_tests_are_the_image_marked_ones_without_the_pipeline_s_own():
-    argv = image_test_argv(["tests"], Path("/r/x.junit.xml"), keyword="labels")
-    assert argv[1:5] == ["-m", "pytest", "tests", "-m"]
-    assert "image" in argv and "--ignore=tests/ci" in argv
-    assert "--junitxml=/r/x.junit.xml" in argv
-    assert argv[-2:] == ["-k", "labels"]
-
-
-def test_counts_from_junit(tmp_path):
-    junit = tmp_path / "j.xml"
-    junit.write_text('<testsuites><testsuite name="pytest" errors="1" failures="2" skipped="3" '
-                     'tests="10" time="4.5"/></testsuites>')
-    counts = TestCounts.from_junit(junit, exit_code=1)
-    assert (counts.passed, counts.failed, counts.errors, counts.skipped, counts.total) == (4, 2, 1, 3, 10)
-    assert not counts.ok
-    assert TestCounts(passed=3, exit_code=0).ok
-    assert not TestCounts(passed=0, exit_code=5).ok

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import tarfile
 import time
 
-import docker.errors
 import pytest
 
-pytestmark = pytest.mark.image
+from support.tar import tar_of
 
-TEST_LABEL = "io.boxwright.test"
 STUBBORN = """#!/bin/sh
 trap '' TERM
 sleep 1000 &
@@ -27,36 +22,18 @@ echo "zombies: $(cat /proc/[0-9]*/stat 2>/dev/null | grep -c ') Z ')"
 """
 
 
-def tar_of(files: dict[str, tuple[str, int]]) -> bytes:
-    """A tar archive of {path: (text, mode)}, for put_archive at /."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path, (text, mode) in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(path.lstrip("/"))
-            info.size, info.mode, info.mtime = len(data), mode, int(time.time()) - 60
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 @pytest.fixture
-def container_with(engine, baseimage):
+def container_with(containers, baseimage):
     """`container_with(files, command=None, **kwargs)`: create, add files, start."""
-    made = []
 
     def make(files=None, command=None, **kwargs):
-        kwargs.setdefault("labels", {TEST_LABEL: "1"})
-        container = engine.containers.create(baseimage, command, **kwargs)
-        made.append(container)
+        container = containers.create(baseimage, command, **kwargs)
         if files:
             assert container.put_archive("/", tar_of(files))
         container.start()
         return container
 
-    yield make
-    for container in made:
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+    return make
 
 
 def wait_ready(container, timeout=20):

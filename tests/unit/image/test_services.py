@@ -10,9 +10,10 @@ from boxwright.errors import DefinitionError
 from boxwright.image.build import render_context, render_image
 from boxwright.image.definition import load_image
 from boxwright.image.services import PREFIX_LOG, SERVICES, Service, service_plan
+from support import FIXTURES, ROOT
 
-VARIANTS = Path(__file__).parent.parent / "fixtures" / "service-images"
-PROJECT_IMAGES = Path(__file__).parents[2] / "images"
+VARIANTS = FIXTURES / "service-images"
+PROJECT_IMAGES = ROOT / "images"
 
 
 def variant(tmp_path: Path, text: str, name: str = "variant"):

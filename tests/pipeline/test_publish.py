@@ -10,12 +10,11 @@ from boxwright import PROJECT_ROOT
 from boxwright.errors import PublishError
 from boxwright.image.sbom import SBOM_LABEL
 from boxwright.pipeline.publish import publish, release_tags
-from boxwright.pipeline.registry import free_port, manifest_digest, repository_tags
+from boxwright.pipeline.registry import free_port
+from support.registry import manifest_digest, repository_tags
 
-pytestmark = pytest.mark.image
 
-
-def test_round_trip_push_pull_run(engine, image_id, registry):
+def test_round_trip_push_pull_run(engine, containers, image_id, registry):
     image = engine.images.get(image_id)
     pushed = publish(image_id, "baseimage", registry.address, echo=False)
     tags = release_tags(image.labels)
@@ -32,7 +31,7 @@ def test_round_trip_push_pull_run(engine, image_id, registry):
     assert pulled.id == image.id
     assert f"{registry.address}/boxwright/baseimage@{digest}" in pulled.attrs["RepoDigests"]
     assert pulled.labels[SBOM_LABEL] == image.labels[SBOM_LABEL]
-    output = engine.containers.run(reference, ["sh", "-c", "echo round trip"], remove=True)
+    output = containers.run(reference, ["sh", "-c", "echo round trip"], remove=True)
     assert output == b"round trip\n"
 
 

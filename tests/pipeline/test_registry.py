@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from boxwright import PROJECT_ROOT
-from boxwright.pipeline.registry import free_port, repository_tags
+from boxwright.pipeline.registry import free_port
+from support.registry import repository_tags
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])

@@ -46,12 +46,6 @@ def start_registry(tmp_path: Path, engine: docker.DockerClient) -> Iterator[Call
         _forget(engine, registry.address)
 
 
-@pytest.fixture(scope="session")
-def image_id(engine: docker.DockerClient, baseimage: str) -> str:
-    """The built image by id: others may move ``boxwright/baseimage:latest`` while these tests run."""
-    return str(engine.images.get(baseimage).id)
-
-
 @pytest.fixture
 def tags_for(engine: docker.DockerClient) -> Callable[[str], list[str]]:
     """``tags_for(address)``: the local tags naming that registry (a failed push must leave none)."""

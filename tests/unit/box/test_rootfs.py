@@ -1,19 +1,15 @@
-"""What goes into a box besides the disk: Vagrantfile, metadata, rendered rootfs files, commands."""
+"""The box rootfs: the rendered overlay, its customise script, packages, kernel line, mmdebstrap."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from boxwright.box.accel import ACCEL_ENV, Accel, detect_accel, kvm_probe_argv
-from boxwright.box.build import box_file_name, metadata, render_vagrantfile
 from boxwright.box.definition import load_box
-from boxwright.box.disk import compress_argv, create_argv, disk_layout, guestfish_script
-from boxwright.box.preload import preload_file_name, save_images
+from boxwright.box.preload import preload_file_name
 from boxwright.box.rootfs import (
     box_packages,
     kernel_cmdline,
@@ -21,30 +17,8 @@ from boxwright.box.rootfs import (
     render_overlay,
     template_context,
 )
-from boxwright.errors import BoxwrightError, BuildError
 
 VERSION = "0.3.20250101000000"
-
-
-@pytest.fixture
-def tiny(box_fixtures):
-    return load_box("tiny", box_fixtures)
-
-
-def test_vagrantfile_matches_golden(tiny, golden):
-    assert render_vagrantfile(tiny, VERSION) == (golden / "tiny.Vagrantfile").read_text()
-
-
-def test_vagrantfile_leaves_the_driver_to_the_project(tiny):
-    text = render_vagrantfile(tiny, VERSION)
-    assert "driver" not in text.replace("hypervisor driver", "")
-    assert "libvirt.cpus = 1" in text and "libvirt.memory = 512" in text
-    assert 'libvirt.disk_bus = "scsi"' in text
-
-
-def test_metadata(tiny):
-    assert metadata(tiny) == {"provider": "libvirt", "format": "qcow2", "virtual_size": 4}
-    assert box_file_name(tiny) == "tiny-libvirt.box"
 
 
 @pytest.fixture
@@ -98,11 +72,6 @@ def test_preload_unit_is_enabled_only_with_images(tiny, write_box):
     assert preload_file_name("boxwright/baseimage:1.0") == "boxwright_baseimage_1.0.tar"
 
 
-def test_missing_preload_image_is_one_line(tmp_path):
-    with pytest.raises(BuildError, match="'boxwright-test/absent:0' is not in the Docker engine"):
-        save_images(("boxwright-test/absent:0",), tmp_path)
-
-
 def test_packages_and_cmdline(tiny):
     packages = box_packages(tiny)
     assert {"linux-image-cloud-amd64", "grub-pc", "lvm2", "openssh-server", "sudo", "docker.io",
@@ -120,44 +89,3 @@ def test_mmdebstrap_argv(tiny, tmp_path):
     assert "--variant=minbase" in argv and "--format=tar" in argv
     assert f"--customize-hook=sync-in {tmp_path / 'o'} /" in argv
     assert '--customize-hook=chroot "$1" sh /tmp/boxwright-customize.sh' in argv
-
-
-def test_disk_commands(tiny, tmp_path):
-    assert create_argv(tmp_path / "d.qcow2", 4)[-2:] == [str(tmp_path / "d.qcow2"), "4G"]
-    assert "compression_type=zlib" in compress_argv(tmp_path / "a", tmp_path / "b", "zlib")
-    script = guestfish_script(disk_layout(tiny), tmp_path / "d.qcow2", tmp_path / "r.tar", 2)
-    for line in [
-        "part-init /dev/sda mbr",
-        "pvcreate /dev/sda1",
-        "vgcreate tinyvg /dev/sda1",
-        "lvcreate swaplv tinyvg 256",
-        "lvcreate-free rootlv tinyvg 100",
-        "mkfs ext4 /dev/tinyvg/rootlv label:rootlv",
-        f'tar-in "{tmp_path / "r.tar"}" / xattrs:true acls:true',
-        'command "grub-install --target=i386-pc --no-floppy /dev/sda"',
-    ]:
-        assert line in script.splitlines()
-
-
-def test_accel_override(monkeypatch):
-    monkeypatch.setenv(ACCEL_ENV, "tcg")
-    assert detect_accel() == Accel("tcg", f"{ACCEL_ENV}=tcg")
-    assert detect_accel().libvirt_driver == "qemu"
-    assert detect_accel().libguestfs_env()["LIBGUESTFS_BACKEND_SETTINGS"] == "force_tcg"
-    monkeypatch.setenv(ACCEL_ENV, "kvm")
-    assert detect_accel().libvirt_driver == "kvm"
-    assert "LIBGUESTFS_BACKEND_SETTINGS" not in detect_accel().libguestfs_env()
-    monkeypatch.setenv(ACCEL_ENV, "fast")
-    with pytest.raises(BoxwrightError, match="expected 'kvm' or 'tcg'"):
-        detect_accel()
-
-
-def test_kvm_probe_boots_a_kernel_under_kvm():
-    argv = kvm_probe_argv(Path("/boot/vmlinuz-x"))
-    assert argv[argv.index("-accel") + 1] == "kvm"
-    assert argv[argv.index("-kernel") + 1] == "/boot/vmlinuz-x"
-    assert "-no-reboot" in argv and "panic=-1" in argv[-1]
-
-
-def test_metadata_is_json_serialisable(tiny):
-    assert json.loads(json.dumps(metadata(tiny)))["virtual_size"] == 4

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+import support
 from boxwright.errors import DefinitionError
 from boxwright.image.definition import image_names, load_image
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "images"
-PROJECT_IMAGES = Path(__file__).parents[2] / "images"
+FIXTURES = support.FIXTURES / "images"
+PROJECT_IMAGES = support.ROOT / "images"
 
 
 def write_definition(root: Path, name: str, text: str) -> Path:

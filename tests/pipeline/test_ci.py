@@ -12,10 +12,8 @@ from boxwright.image.definition import IMAGES_DIR
 from boxwright.image.sbom import read_sbom
 from boxwright.pipeline.ci import ci_image, run_ci
 from boxwright.pipeline.publish import release_tags
-from boxwright.pipeline.registry import manifest_digest, repository_tags
 from boxwright.provenance import INPUT_LABEL
-
-pytestmark = pytest.mark.image
+from support.registry import manifest_digest, repository_tags
 
 FIXTURES = IMAGES_DIR.parent / "tests" / "fixtures" / "ci"
 PASSING = [str(FIXTURES / "passing_selection.py")]

@@ -1,0 +1,22 @@
+"""The disk stage's commands: qemu-img and the guestfish script of the disk layout."""
+
+from __future__ import annotations
+
+from boxwright.box.disk import compress_argv, create_argv, disk_layout, guestfish_script
+
+
+def test_disk_commands(tiny, tmp_path):
+    assert create_argv(tmp_path / "d.qcow2", 4)[-2:] == [str(tmp_path / "d.qcow2"), "4G"]
+    assert "compression_type=zlib" in compress_argv(tmp_path / "a", tmp_path / "b", "zlib")
+    script = guestfish_script(disk_layout(tiny), tmp_path / "d.qcow2", tmp_path / "r.tar", 2)
+    for line in [
+        "part-init /dev/sda mbr",
+        "pvcreate /dev/sda1",
+        "vgcreate tinyvg /dev/sda1",
+        "lvcreate swaplv tinyvg 256",
+        "lvcreate-free rootlv tinyvg 100",
+        "mkfs ext4 /dev/tinyvg/rootlv label:rootlv",
+        f'tar-in "{tmp_path / "r.tar"}" / xattrs:true acls:true',
+        'command "grub-install --target=i386-pc --no-floppy /dev/sda"',
+    ]:
+        assert line in script.splitlines()
