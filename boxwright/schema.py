@@ -5,12 +5,19 @@ key must hold; ``field(metadata=...)`` adds the rest (a TOML name that is not a
 Python identifier, a set of choices, a check function).  Every mistake raises
 :class:`~boxwright.errors.DefinitionError` naming the file, the dotted key and
 what was expected, with a "did you mean" for likely typos.
+
+The checks both kinds of definition share live here too, one rule per concept:
+:func:`check_name` (a definition's folder name), :func:`version_check` (dotted release
+numbers), :func:`check_mirror`, :func:`check_package` / :func:`check_packages` (Debian
+package names, optionally pinned) and :func:`check_image_reference` /
+:func:`check_image_references` (Docker's reference grammar).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import tomllib
 import types
 import typing
@@ -20,9 +27,106 @@ from typing import Any, TypeVar
 
 from boxwright.errors import DefinitionError
 
-__all__ = ["load_table", "option", "read_toml"]
+__all__ = [
+    "check_image_reference",
+    "check_image_references",
+    "check_mirror",
+    "check_name",
+    "check_package",
+    "check_packages",
+    "load_table",
+    "option",
+    "read_toml",
+    "version_check",
+]
 
 T = TypeVar("T")
+
+
+#: A definition's name (its folder): also a Docker repository component and a file name.
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+#: A Debian package name (Policy 5.6.1), optionally pinned ``=version`` (Policy 5.6.12).
+_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?:=[A-Za-z0-9.+~:-]+)?")
+#: Docker's image reference grammar (distribution/reference): ``[domain[:port]/]path[:tag][@digest]``.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}"
+_REFERENCE = re.compile(
+    rf"(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?"
+)
+#: What Docker takes for a repository name at most (domain and path).
+_NAME_MAX = 255
+
+
+def check_name(value: str) -> str | None:
+    """A definition's name: lowercase letters, digits, '.', '_', '-', starting with a letter or digit."""
+    if _NAME.fullmatch(value):
+        return None
+    return f"expected a-z, 0-9, '.', '_', '-' (starting with a letter or digit); got {value!r}"
+
+
+def version_check(parts: int, note: str = "") -> Callable[[str], str | None]:
+    """The version rule: ``parts`` dot-separated numbers without leading zeros (``1.0.0``, ``0.3``).
+
+    Images name a release (``X.Y.Z``, their tag); boxes name a release line (``X.Y``) and each
+    build adds its own ``.Z`` (boxwright.box.catalog), so their Vagrant versions are ``X.Y.Z`` too.
+    """
+    number = r"(?:0|[1-9][0-9]*)"
+    pattern = re.compile(r"\.".join([number] * parts))
+    shape = ".".join("XYZW"[:parts])
+    suffix = f" ({note})" if note else ""
+
+    def check(value: str) -> str | None:
+        return None if pattern.fullmatch(value) else f"expected a version {shape}{suffix}; got {value!r}"
+
+    return check
+
+
+def check_mirror(value: str) -> str | None:
+    """A Debian mirror: an http(s):// or file:// URL."""
+    ok = value.startswith(("http://", "https://", "file://")) and len(value.split("://", 1)[1]) > 0
+    return None if ok else f"expected an http(s):// or file:// URL; got {value!r}"
+
+
+def check_package(value: str) -> str | None:
+    """A Debian package name, optionally pinned to a version (``curl``, ``curl=8.5.0-2``)."""
+    return None if _PACKAGE.fullmatch(value) else f"expected Debian package names; {value!r} is not one"
+
+
+def check_packages(value: tuple[str, ...]) -> str | None:
+    """:func:`check_package` for each; the first bad one is named."""
+    return next((problem for name in value if (problem := check_package(name))), None)
+
+
+def check_image_reference(value: str) -> str | None:
+    """A Docker image reference: ``debian:trixie-slim``, ``127.0.0.1:5000/x:1``, ``x@sha256:<64 hex>``.
+
+    Repository paths are lowercase; a tag may hold uppercase letters, digits, '_', '.', '-'.
+    """
+    if (match := _REFERENCE.fullmatch(value)) and _is_reference(match):
+        return None
+    return ("expected an image reference like 'debian:trixie-slim' or 'registry:5000/name:tag' "
+            f"(lowercase name); got {value!r}")
+
+
+def _is_reference(match: re.Match[str]) -> bool:
+    domain, path, digest = match["domain"], match["path"], match["digest"]
+    # Like Docker, the first component is a registry only with a '.' or ':' in it, or as localhost;
+    # otherwise it is part of the (lowercase) path: 'X/y' is a bad name, not registry 'X'.
+    registry = bool(domain) and ("." in domain or ":" in domain or domain == "localhost")
+    if domain and not registry and not re.fullmatch(_PATH_COMPONENT, domain):
+        return False
+    if digest and digest.startswith("sha256:") and len(digest) != len("sha256:") + 64:
+        return False
+    return len(f"{domain}/{path}" if domain else path) <= _NAME_MAX
+
+
+def check_image_references(value: tuple[str, ...]) -> str | None:
+    """:func:`check_image_reference` for each; the first bad one is named."""
+    return next((problem for ref in value if (problem := check_image_reference(ref))), None)
 
 
 def option(

@@ -15,7 +15,17 @@ from pathlib import Path
 from boxwright import PROJECT_ROOT
 from boxwright.errors import DefinitionError
 from boxwright.image.definition import DEBIAN_SUITES
-from boxwright.schema import load_table, option, read_toml
+from boxwright.schema import (
+    check_image_references,
+    check_mirror,
+    check_name,
+    check_package,
+    check_packages,
+    load_table,
+    option,
+    read_toml,
+    version_check,
+)
 
 __all__ = ["BOXES_DIR", "BoxDefinition", "Lvm", "User", "box_names", "load_box"]
 
@@ -24,17 +34,11 @@ DOCKER_FLAVOURS = ("docker.io", "none")
 DISK_BUSES = ("virtio", "scsi", "sata", "ide")
 COMPRESSIONS = ("zstd", "zlib")
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 #: LVM names without '-' so device-mapper paths stay /dev/mapper/<vg>-<lv>.
 _LVM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$")
-_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$")
-
-
-def _check_version(value: str) -> str | None:
-    ok = re.match(r"^\d+\.\d+$", value)
-    return None if ok else f"expected X.Y (each build adds its own .Z); got {value!r}"
+#: Boxes name a release line; each build adds its own .Z (boxwright.box.catalog).
+_check_version = version_check(2, "each build adds its own .Z")
 
 
 def _check_range(low: int, high: int, unit: str):  # type: ignore[no-untyped-def]
@@ -49,23 +53,8 @@ def _check_lvm_name(value: str) -> str | None:
     return None if ok else f"expected a-z, 0-9 and '_' (no '-'), starting with a letter; got {value!r}"
 
 
-def _check_packages(value: tuple[str, ...]) -> str | None:
-    bad = [name for name in value if not _PACKAGE.match(name)]
-    return f"expected Debian package names; {bad[0]!r} is not one" if bad else None
-
-
-def _check_images(value: tuple[str, ...]) -> str | None:
-    bad = [name for name in value if not _IMAGE.match(name)]
-    return f"expected image references like 'boxwright/baseimage:latest'; got {bad[0]!r}" if bad else None
-
-
 def _check_user(value: str) -> str | None:
     return None if _USER.match(value) else f"expected a Unix user name; got {value!r}"
-
-
-def _check_mirror(value: str) -> str | None:
-    ok = value.startswith(("http://", "https://", "file://"))
-    return None if ok else f"expected an http(s):// or file:// URL; got {value!r}"
 
 
 @dataclass(frozen=True)
@@ -97,13 +86,13 @@ class BoxDefinition:
     version: str = option(check=_check_version)
     description: str = option("")
     suite: str = option("trixie", choices=DEBIAN_SUITES)
-    mirror: str = option("http://deb.debian.org/debian", check=_check_mirror)
-    kernel: str = option("linux-image-cloud-amd64", check=lambda v: _check_packages((v,)))
+    mirror: str = option("http://deb.debian.org/debian", check=check_mirror)
+    kernel: str = option("linux-image-cloud-amd64", check=check_package)
     docker: str = option("docker.io", choices=DOCKER_FLAVOURS)
     #: Added to the console settings; memory/swap accounting for Docker's limits.
     kernel_cmdline: str = option("net.ifnames=0 cgroup_enable=memory swapaccount=1")
-    packages: tuple[str, ...] = option(factory=tuple, check=_check_packages)
-    hostname: str = option("", check=lambda v: None if _NAME.match(v) else f"bad hostname {v!r}")
+    packages: tuple[str, ...] = option(factory=tuple, check=check_packages)
+    hostname: str = option("", check=check_name)
     cpus: int = option(2, check=_check_range(1, 64, "CPUs"))
     memory: int = option(2048, check=_check_range(256, 262144, "MB"))
     disk_gb: int = option(40, check=_check_range(2, 2048, "GB"))
@@ -112,7 +101,7 @@ class BoxDefinition:
     lvm: Lvm = option(factory=Lvm)
     users: tuple[User, ...] = option(factory=tuple)
     #: Docker images saved at build time and loaded at first boot (needs docker).
-    preload_images: tuple[str, ...] = option(factory=tuple, check=_check_images)
+    preload_images: tuple[str, ...] = option(factory=tuple, check=check_image_references)
     #: Filled by :func:`load_box`, not by the TOML.
     name: str = field(default="", init=False)
     path: Path = field(default=Path(), init=False)
@@ -140,8 +129,8 @@ def box_names(boxes_dir: Path = BOXES_DIR) -> list[str]:
 def load_box(name: str, boxes_dir: Path = BOXES_DIR) -> BoxDefinition:
     """Load and validate ``boxes_dir/name/box.toml``; cross-field checks included."""
     path = boxes_dir / name / "box.toml"
-    if not _NAME.match(name):
-        raise DefinitionError(path, None, f"bad box name {name!r}: use a-z, 0-9, '.', '_', '-'")
+    if problem := check_name(name):
+        raise DefinitionError(path, None, f"bad box name: {problem}")
     if not path.is_file():
         known = ", ".join(box_names(boxes_dir)) or "none"
         raise DefinitionError(path, None, f"no box definition {name!r} (known: {known})")

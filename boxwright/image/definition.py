@@ -9,7 +9,6 @@ lines of data and no template edit.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,16 @@ from typing import Any
 from boxwright import PROJECT_ROOT
 from boxwright.errors import DefinitionError
 from boxwright.image.services import SERVICES, Services, load_services
-from boxwright.schema import load_table, option, read_toml
+from boxwright.schema import (
+    check_image_reference,
+    check_mirror,
+    check_name,
+    check_packages,
+    load_table,
+    option,
+    read_toml,
+    version_check,
+)
 
 __all__ = [
     "DEBIAN_SUITES",
@@ -41,30 +49,7 @@ MMDEBSTRAP_VARIANTS = ("extract", "custom", "essential", "apt", "minbase", "buil
 #: The HEALTHCHECK's command, shipped in images/baseimage/rootfs/.
 HEALTH_TOOL = "/usr/local/bin/service-status"
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$")
-_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
-
-
-def _check_version(value: str) -> str | None:
-    return None if _VERSION.match(value) else f"expected a version X.Y.Z; got {value!r}"
-
-
-def _check_mirror(value: str) -> str | None:
-    ok = value.startswith(("http://", "https://", "file://"))
-    return None if ok else f"expected an http(s):// or file:// URL; got {value!r}"
-
-
-def _check_packages(value: tuple[str, ...]) -> str | None:
-    for name in value:
-        if not _PACKAGE.match(name):
-            return f"expected Debian package names; {name!r} is not one"
-    return None
-
-
-def _check_image_ref(value: str) -> str | None:
-    ok = re.match(r"^[a-z0-9][a-z0-9._/:-]*(@sha256:[0-9a-f]{64})?$", value)
-    return None if ok else f"expected an image reference like 'debian:trixie-slim'; got {value!r}"
+_check_version = version_check(3)
 
 
 @dataclass(frozen=True)
@@ -72,9 +57,9 @@ class Bootstrap:
     """How to make the hermetic base with mmdebstrap (no registry needed)."""
 
     suite: str = option(choices=DEBIAN_SUITES)
-    mirror: str = option("http://deb.debian.org/debian", check=_check_mirror)
+    mirror: str = option("http://deb.debian.org/debian", check=check_mirror)
     variant: str = option("minbase", choices=MMDEBSTRAP_VARIANTS)
-    packages: tuple[str, ...] = option(factory=tuple, check=_check_packages)
+    packages: tuple[str, ...] = option(factory=tuple, check=check_packages)
 
 
 def _check_seconds(value: float) -> str | None:
@@ -111,8 +96,8 @@ class ImageDefinition:
     description: str = option("")
     extends: str | None = option(None)
     bootstrap: Bootstrap | None = option(None)
-    from_image: str | None = option(None, key="from", check=_check_image_ref)
-    packages: tuple[str, ...] = option(factory=tuple, check=_check_packages)
+    from_image: str | None = option(None, key="from", check=check_image_reference)
+    packages: tuple[str, ...] = option(factory=tuple, check=check_packages)
     #: Parsed from the rows of ``services.SERVICES`` by :func:`load_image`.
     services: Services = field(default_factory=Services, init=False)
     env: dict[str, str] = option(factory=dict)
@@ -223,8 +208,8 @@ def _merged_table(
     name: str, images_dir: Path, chain: tuple[str, ...]
 ) -> tuple[dict[str, Any], tuple[Path, ...], Path]:
     path = images_dir / name / "image.toml"
-    if not _NAME.match(name):
-        raise DefinitionError(path, None, f"bad image name {name!r}: use a-z, 0-9, '.', '_', '-'")
+    if problem := check_name(name):
+        raise DefinitionError(path, None, f"bad image name: {problem}")
     if name in chain:
         loop = " -> ".join((*chain, name))
         raise DefinitionError(path, "extends", f"definitions extend each other in a loop: {loop}")

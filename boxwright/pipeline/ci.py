@@ -9,7 +9,6 @@ that was built (``BOXWRIGHT_TEST_IMAGE_ID``), and every run leaves a trail in
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import xml.etree.ElementTree as ET

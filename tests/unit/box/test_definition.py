@@ -33,7 +33,7 @@ def test_fixture_overrides_everything(box_fixtures):
 @pytest.mark.parametrize(
     ("toml", "key", "message"),
     [
-        ('version = "1.2.3"\n', "version", "expected X.Y"),
+        ('version = "1.2.3"\n', "version", "expected a version X.Y (each build adds its own .Z)"),
         ('version = "1.0"\ncpu = 2\n', "cpu", "did you mean 'cpus'"),
         ('version = "1.0"\nsuite = "trixy"\n', "suite", "did you mean 'trixie'"),
         ('version = "1.0"\ndisk_gb = 1\n', "disk_gb", "expected 2..2048 GB"),
