@@ -32,6 +32,8 @@ pytest_plugins = ["support.s3"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TESTS = Path(__file__).parent
+#: Images this session tested are tagged ``<this>-<session>:<name>-<n>`` until it ends.
+HELD_REPOSITORY = "boxwright-test/session"
 #: The slow suites: tests/<folder>/ gets the marker of that name (declared in pyproject.toml).
 FOLDER_MARKERS = ("image", "init", "services", "box", "vm", "pipeline", "bench")
 
@@ -58,7 +60,30 @@ def built_images() -> dict[str, BuildResult]:
 
 
 @pytest.fixture(scope="session")
-def image_builder(built_images: dict[str, BuildResult]) -> Callable[[str], str]:
+def hold_image(engine: docker.DockerClient) -> Iterator[Callable[[str, str], str]]:
+    """``hold_image(image_id, name)``: tag the image for this session, untag it at the end.
+
+    Other sessions rebuild ``boxwright/<name>`` and move its tags; a test that then removes the
+    last tag left on this session's image (a registry tag after a push) would delete it under
+    the remaining tests. The session's own tag keeps it until the session ends."""
+    held: list[str] = []
+
+    def hold(image_id: str, name: str) -> str:
+        tag = f"{name}-{len(held)}"
+        engine.images.get(image_id).tag(f"{HELD_REPOSITORY}-{SESSION}", tag)
+        held.append(f"{HELD_REPOSITORY}-{SESSION}:{tag}")
+        return image_id
+
+    yield hold
+    for reference in held:
+        with contextlib.suppress(docker.errors.APIError):
+            engine.images.remove(reference)
+
+
+@pytest.fixture(scope="session")
+def image_builder(
+    built_images: dict[str, BuildResult], hold_image: Callable[[str, str], str],
+) -> Callable[[str], str]:
     """Build an image definition once per session; return its image id.
 
     The id, not ``:latest``: another session (a CI run, a second checkout) may move the tag
@@ -67,6 +92,7 @@ def image_builder(built_images: dict[str, BuildResult]) -> Callable[[str], str]:
     def build(name: str) -> str:
         if name not in built_images:
             built_images[name] = build_image(name, echo=False)
+            hold_image(built_images[name].image_id, name)
         return built_images[name].image_id
 
     return build
@@ -79,11 +105,11 @@ def image_definition() -> ImageDefinition:
 
 
 @pytest.fixture(scope="session")
-def baseimage(image_builder: Callable[[str], str]) -> str:
+def baseimage(image_builder: Callable[[str], str], hold_image: Callable[[str, str], str]) -> str:
     """The image under test: built from its definition (a cache hit when nothing changed),
     or under ``./kit ci`` the exact image it built and will publish (README.md, CI pipeline section)."""
     name, image_id = image_under_test()
-    return image_id or image_builder(name)
+    return hold_image(image_id, name) if image_id else image_builder(name)
 
 
 @pytest.fixture(scope="session", autouse=True)

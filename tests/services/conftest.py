@@ -21,14 +21,18 @@ VARIANTS = Path(__file__).parents[1] / "fixtures" / "service-images"
 
 
 @pytest.fixture(scope="session")
-def variant_image(built_images: dict[str, BuildResult]) -> Callable[[str], str]:
-    """Build a variant from tests/fixtures/service-images/ once per session; return its tag."""
+def variant_image(
+    built_images: dict[str, BuildResult], hold_image: Callable[[str, str], str],
+) -> Callable[[str], str]:
+    """Build a variant from tests/fixtures/service-images/ once per session; return its image id
+    (not its tag: another session may move that)."""
 
     def build(name: str) -> str:
         key = f"service-images/{name}"
         if key not in built_images:
             built_images[key] = build_image(name, images_dir=VARIANTS, echo=False)
-        return built_images[key].tags[-1]
+            hold_image(built_images[key].image_id, name)
+        return built_images[key].image_id
 
     return build
 
