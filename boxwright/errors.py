@@ -59,7 +59,14 @@ class BuildError(BoxwrightError):
 
 
 class PublishError(BoxwrightError):
-    """A registry refused a push or could not be reached."""
+    """A registry refused a push or could not be reached; ``transient`` when another try may work.
+
+    Whoever raises it classifies the failure from what the engine or registry said (a status,
+    an error code, a transport error), never from the sentence shown to the user."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class VagrantError(BoxwrightError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,12 +31,14 @@ __all__ = [
     "NAMESPACE",
     "Pushed",
     "is_transient",
+    "is_transient_api_error",
     "publish",
     "publish_definition",
     "registry_auth_from_env",
     "registry_repository",
     "release_tags",
     "revision_tag",
+    "stream_error",
     "with_retries",
 ]
 
@@ -43,9 +46,18 @@ NAMESPACE = "boxwright"
 VERSION_LABEL = "org.opencontainers.image.version"
 REVISION_LABEL = "org.opencontainers.image.revision"
 USERNAME_ENV, PASSWORD_ENV = "BOXWRIGHT_REGISTRY_USERNAME", "BOXWRIGHT_REGISTRY_PASSWORD"
-#: Failures worth another try: the network or the registry hiccuped.
-_TRANSIENT = ("timeout", "timed out", "connection reset", "broken pipe", "eof", "500 internal",
-              "502", "503", "504", "toomanyrequests", "too many requests", "temporar")
+#: HTTP statuses worth another try: the registry, or a proxy in front of it, is busy or restarting.
+_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+#: Registry error codes (distribution's errcode, printed by the engine as ``code: message``).
+_TRANSIENT_CODES = frozenset({"toomanyrequests", "unavailable"})
+#: How the engine prints an HTTP status the registry answered without an error code.
+_STATUS = re.compile(r"\b(?:unexpected HTTP status:|error parsing HTTP) (\d{3})\b")
+_ERRCODE = re.compile(r"^([a-z][a-z ]*[a-z]): ")
+#: Transport failures, as Go's net packages end the engine's message (after the quoted URL).
+_TRANSIENT_TRANSPORT = ("connection reset by peer", "broken pipe", "i/o timeout", "tls handshake timeout",
+                        "timeout awaiting response headers", "client.timeout exceeded",
+                        "context deadline exceeded", "request canceled", "unexpected eof",
+                        "temporary failure in name resolution")
 _HINTS = (
     (("no basic auth", "unauthorized", "authentication required", "denied"),
      f"the registry wants credentials: set {USERNAME_ENV} and {PASSWORD_ENV} or run docker login"),
@@ -99,12 +111,26 @@ def registry_auth_from_env() -> dict[str, str] | None:
     return {"username": user, "password": password} if user and password else None
 
 
-def is_transient(message: str) -> bool:
-    """True for failures a retry may fix; auth, TLS and unreachable hosts are not."""
-    text = message.lower()
-    if any(word in text for words, _ in _HINTS for word in words):
-        return False
-    return any(word in text for word in _TRANSIENT)
+def is_transient(message: str, code: int | None = None) -> bool:
+    """True for a push failure a retry may fix: a busy registry, a dropped connection.
+
+    ``message`` and ``code`` are what the engine's push stream said (``error`` and
+    ``errorDetail.code``), not a sentence around them: host, port and tag never count.
+    Refusals (auth, TLS, unknown host, connection refused, a bad manifest) are final.
+    """
+    if code:
+        return code in _TRANSIENT_STATUS
+    if status := _STATUS.search(message):
+        return int(status[1]) in _TRANSIENT_STATUS
+    if (errcode := _ERRCODE.match(message)) and errcode[1] in _TRANSIENT_CODES:
+        return True
+    cause = re.sub(r'"[^"]*"', "", message).lower().strip()  # no quoted URL: its host, port and path
+    return any(phrase in cause for phrase in _TRANSIENT_TRANSPORT) or cause.split(": ")[-1] == "eof"
+
+
+def is_transient_api_error(error: docker.errors.APIError) -> bool:
+    """True when the engine itself answered with a status worth another try (5xx, 408, 429)."""
+    return bool(error.is_server_error()) or error.status_code in _TRANSIENT_STATUS
 
 
 def with_retries(
@@ -116,7 +142,7 @@ def with_retries(
         try:
             return attempt()
         except PublishError as error:
-            if number == retries or not is_transient(str(error)):
+            if number == retries or not error.transient:
                 raise
             say(f"transient failure ({error}); retry {number + 1} of {retries} in {delay:.0f} s")
             sleep(delay)
@@ -179,7 +205,7 @@ def _push(client: docker.DockerClient, repository: str, tag: str,
     try:
         for chunk in client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth):
             if "error" in chunk:
-                raise PublishError(_one_line(reference, chunk["error"]))
+                raise stream_error(reference, chunk)
             if "aux" in chunk and "Digest" in chunk["aux"]:
                 result = chunk["aux"]
             layer, status = chunk.get("id", ""), chunk.get("status", "")
@@ -187,10 +213,18 @@ def _push(client: docker.DockerClient, repository: str, tag: str,
                 seen.add((layer, status))
                 print(f"  {layer}: {status}", flush=True)
     except docker.errors.APIError as error:
-        raise PublishError(_one_line(reference, str(error.explanation or error))) from None
+        raise PublishError(_one_line(reference, str(error.explanation or error)),
+                           transient=is_transient_api_error(error)) from None
     if not result:
         raise PublishError(f"push of {reference} ended without a digest")
     return Pushed(reference, result["Digest"], int(result.get("Size", 0)))
+
+
+def stream_error(reference: str, chunk: Mapping[str, Any]) -> PublishError:
+    """The error an engine's push stream reported (``{"error": ..., "errorDetail": {...}}``), classified."""
+    detail = chunk.get("errorDetail") or {}
+    message = str(detail.get("message") or chunk["error"])
+    return PublishError(_one_line(reference, message), transient=is_transient(message, detail.get("code")))
 
 
 def _one_line(reference: str, message: str) -> str:

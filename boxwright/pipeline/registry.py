@@ -43,12 +43,17 @@ def htpasswd_line(user: str, password: str) -> str:
     return f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=6)).decode()}\n"
 
 
-def registry_config(address: str, storage: Path, htpasswd: Path | None = None) -> dict[str, Any]:
-    """The registry's configuration (written as JSON, which its YAML parser reads)."""
+def registry_config(
+    address: str, storage: Path, htpasswd: Path | None = None, *, read_only: bool = False,
+) -> dict[str, Any]:
+    """The registry's configuration (written as JSON, which its YAML parser reads).
+
+    ``read_only`` is the registry's maintenance mode: pulls work, every push is refused."""
     config: dict[str, Any] = {
         "version": 0.1,
         "log": {"level": "warn", "accesslog": {"disabled": True}},
-        "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True}},
+        "storage": {"filesystem": {"rootdirectory": str(storage)}, "delete": {"enabled": True},
+                    "maintenance": {"readonly": {"enabled": read_only}}},
         "http": {"addr": address, "secret": "boxwright-local-registry"},
     }
     if htpasswd is not None:
@@ -68,6 +73,7 @@ class LocalRegistry:
     host: str = "127.0.0.1"
     port: int = 0
     users: Mapping[str, str] = field(default_factory=dict)
+    read_only: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -90,7 +96,7 @@ class LocalRegistry:
         if self.users:
             htpasswd = self.root / "htpasswd"
             htpasswd.write_text("".join(htpasswd_line(u, p) for u, p in self.users.items()))
-        config = registry_config(self.address, self.root / "data", htpasswd)
+        config = registry_config(self.address, self.root / "data", htpasswd, read_only=self.read_only)
         (self.root / "config.yml").write_text(json.dumps(config, indent=2) + "\n")
         self.process = spawn(self.argv(), log_file=self.log)
         if self.process is None:  # dry run

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import socket
+import struct
 import subprocess
+import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -11,7 +17,9 @@ from boxwright.errors import PublishError
 from boxwright.image.sbom import SBOM_LABEL
 from boxwright.pipeline.publish import publish, release_tags
 from boxwright.pipeline.registry import free_port
+from support.containers import SESSION, TEST_LABEL
 from support.registry import manifest_digest, repository_tags
+from support.tar import tar_of
 
 
 def test_round_trip_push_pull_run(engine, containers, image_id, registry):
@@ -108,3 +116,80 @@ def test_publish_task_refusal_is_one_line_and_exit_1(image_id):
     last = (result.stdout + result.stderr).strip().splitlines()[-1]
     assert last.startswith(f"error: push of {address}/boxwright/baseimage:")
     assert "connection refused" in last
+
+
+#: A revision full of 503s: the tag reads ``5.0.3-503503503503``.
+REVISION_503 = "503503503503" + "0" * 28
+
+
+@pytest.fixture(scope="module")
+def image_503(engine):
+    """This session's one-file boxwright-labelled image, its version and revision full of 503s."""
+    dockerfile = (f"FROM scratch\nLABEL org.opencontainers.image.version=5.0.3 "
+                  f"org.opencontainers.image.revision={REVISION_503} {TEST_LABEL}={SESSION}\nCOPY probe /\n")
+    tag = f"boxwright-test/tag-503-{SESSION}:1"
+    context = io.BytesIO(tar_of({"Dockerfile": dockerfile, "probe": "503\n"}))
+    image, _ = engine.images.build(fileobj=context, custom_context=True, rm=True, tag=tag)
+    yield image.id
+    engine.images.remove(tag, force=True)
+
+
+def port_with_503() -> int:
+    """A free port on 127.0.0.1 whose number holds "503" (5030..5039, 15030..15039, ...)."""
+    for port in (p for base in (5030, 15030, 25030, 35030, 45030) for p in range(base, base + 10)):
+        with socket.socket() as probe, contextlib.suppress(OSError):
+            probe.bind(("127.0.0.1", port))
+            return port
+    raise AssertionError("no free port holding 503 on 127.0.0.1")
+
+
+@pytest.mark.parametrize(("options", "said"), [
+    ({"users": {"ci": "s3cret-for-tests"}}, "no basic auth credentials"),
+    ({"read_only": True}, "error parsing HTTP 405 response body"),  # maintenance mode: pushes refused
+], ids=["wants-credentials", "read-only"])
+def test_a_refusal_on_port_503x_with_a_503_tag_is_not_retried(image_503, start_registry, tags_for, capsys,
+                                                              monkeypatch, options, said):
+    monkeypatch.delenv("BOXWRIGHT_REGISTRY_USERNAME", raising=False)
+    registry = start_registry(port=port_with_503(), **options)
+    assert "503" in registry.address
+    with pytest.raises(PublishError) as caught:
+        publish(image_503, "tag-503", registry.address, echo=True)
+    message = str(caught.value)
+    assert message.startswith(f"push of {registry.address}/boxwright/tag-503:5.0.3-503503503503 refused: ")
+    assert said in message and "\n" not in message
+    assert not caught.value.transient
+    assert "transient failure" not in capsys.readouterr().out  # refused once, never retried
+    assert tags_for(registry.address) == []
+
+
+@pytest.fixture
+def resetting_peer() -> Iterator[str]:
+    """``127.0.0.1:PORT`` where every connection is reset as soon as a request arrives (a real RST)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                conn.recv(4096)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_a_connection_reset_is_retried(image_503, resetting_peer, tags_for, capsys):
+    with pytest.raises(PublishError) as caught:
+        publish(image_503, "tag-503", resetting_peer, echo=True, retries=1)
+    assert "connection reset by peer" in str(caught.value) and caught.value.transient
+    assert "retry 1 of 1 in 2 s" in capsys.readouterr().out
+    assert tags_for(resetting_peer) == []
