@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import io
 import json
 import os
 import subprocess
@@ -26,6 +25,7 @@ import pytest
 from boxwright.box.catalog import add_version, provider_entry, read_catalog, sha256_file, write_catalog
 from boxwright.box.publish import DirTarget, S3Target, parse_target, publish_box
 from boxwright.errors import CatalogError, PublishError, UsageError
+from support.tar import tar_of
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "pubtest"
@@ -44,11 +44,8 @@ def make_box(dist: Path, version: str) -> Path:
         "Vagrantfile": f"# {BOX} {version}\nVagrant.configure('2') {{ |config| }}\n",
         "info.json": json.dumps({"name": BOX, "version": version}),
     }
-    with tarfile.open(box, "w") as tar:
-        for member, text in members.items():
-            info = tarfile.TarInfo(member)
-            info.size = len(text.encode())
-            tar.addfile(info, io.BytesIO(text.encode()))
+    box.write_bytes(tar_of(members))
+    with tarfile.open(box, "a") as tar:
         tar.add(image, "box.img")
     image.unlink()
     catalog = dist / f"{NAME}.json"

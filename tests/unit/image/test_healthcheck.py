@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+import support
 from boxwright.errors import DefinitionError
 from boxwright.image.build import render_image
 from boxwright.image.definition import load_image
 
-ROOT = Path(__file__).parents[2]
+ROOT = support.ROOT
 FIXTURES = ROOT / "tests" / "fixtures" / "images"
 GOOD = 'version = "1.0.0"\nbootstrap = { suite = "trixie" }\n'
 

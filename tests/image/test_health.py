@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-from shape_checks import exec_out, health, logs, wait_health
-
-pytestmark = pytest.mark.image
+from support.health import exec_out, health, wait_health
+from support.runit import logs
 
 #: Docker's health options at run time, in nanoseconds; the command stays the image's.
 FAST = {"interval": 1_000_000_000, "start_period": 0, "retries": 2}
