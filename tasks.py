@@ -5,7 +5,7 @@ Run them through ./kit (which prepares the venv and the daemons): ./kit --list
 
 from invoke import Collection, Context, task
 
-from boxwright.cli import user_errors
+from boxwright.cli import is_dry_context, user_errors
 
 
 @task(help={"image": "image definition under images/ (default: baseimage)"})
@@ -14,7 +14,7 @@ def render(c: Context, image: str = "baseimage") -> None:
     from boxwright.image.build import render_image
     from boxwright.image.definition import load_image
 
-    with user_errors():
+    with user_errors(c):
         print(render_image(load_image(image)))
 
 
@@ -29,7 +29,7 @@ def build_image(c: Context, name: str = "baseimage", no_cache: bool = False) -> 
     """Build boxwright/<name>:<version> and :latest from images/<name>/."""
     from boxwright.image.build import build_image as build
 
-    with user_errors():
+    with user_errors(c):
         build(name, no_cache=no_cache)
 
 
@@ -41,7 +41,7 @@ def build_box(c: Context, name: str = "docker-host") -> None:
     """Build the Vagrant box boxes/<name>/ into dist/boxes/ and add it to the box's catalog."""
     from boxwright.box.build import build_box as build
 
-    with user_errors():
+    with user_errors(c):
         build(name)
 
 
@@ -60,9 +60,9 @@ def publish_box(c: Context, to: str, box: str = "docker-host", base_url: str = "
     """Upload the box's .box files, then its catalog, to S3 or a web server's directory."""
     from boxwright.box.publish import publish_box as publish
 
-    with user_errors():
+    with user_errors(c):
         result = publish(box, to, base_url=base_url, endpoint=endpoint, profile=profile,
-                         dry=bool(c.config.run.dry))
+                         dry=is_dry_context(c))
         print(f"{len(result.uploaded)} box file(s) uploaded, {len(result.already)} already there "
               f"({result.bytes_uploaded / 1e6:.0f} MB in {result.seconds:.1f} s)\n"
               f"vagrant box add {result.catalog_url}")
@@ -79,7 +79,7 @@ def test(c: Context, k: str = "", m: str = "", path: str = "tests") -> None:
     """Run the whole test suite (unit, lint, images, boxes) with pytest."""
     from boxwright.pipeline.testrun import run_pytest
 
-    with user_errors():
+    with user_errors(c):
         run_pytest(c, path=path, keyword=k, markers=m)
 
 
@@ -88,7 +88,7 @@ def test_box(c: Context, box: str = "docker-host") -> None:
     """Boot the newest built box with Vagrant (vagrant-libvirt), verify it with testinfra, destroy it."""
     from boxwright.pipeline.testrun import run_pytest
 
-    with user_errors():
+    with user_errors(c):
         run_pytest(c, path="tests/vm", env={"BOXWRIGHT_TEST_BOX": box})
 
 
@@ -102,7 +102,7 @@ def bench(c: Context, quick: bool = False, only: str = "") -> None:
     """Measure boxwright against the alternatives; write bench/results/*.json and print a table."""
     from boxwright.bench import run_bench
 
-    with user_errors():
+    with user_errors(c):
         run_bench(quick=quick, only=only)
 
 
@@ -119,7 +119,7 @@ def publish(c: Context, registry: str, image: str = "baseimage", insecure: bool 
     """Push boxwright/<image> to <registry>/boxwright/<image> as <version>-<rev>, <version>, latest."""
     from boxwright.pipeline.publish import publish_definition
 
-    with user_errors():
+    with user_errors(c):
         publish_definition(image, registry, insecure=insecure, latest=latest)
 
 
@@ -139,7 +139,7 @@ def ci(c: Context, image: str = "", all: bool = False, registry: str = "", insec
     """Build -> image tests -> publish (only if every test passed); reports in build/ci/."""
     from boxwright.pipeline.ci import run_ci
 
-    with user_errors():
+    with user_errors(c):
         names = None if all else [image or "baseimage"]
         run_ci(names, registry=registry or None, insecure=insecure, latest=latest,
                tests=tests.split(","), keyword=k)
@@ -151,14 +151,12 @@ def ci(c: Context, image: str = "", all: bool = False, registry: str = "", insec
         "root": "directory for its config and storage (default: build/registry)",
     },
 )
-def registry(c: Context, port: int = 5000, root: str = "build/registry") -> None:
+def registry(c: Context, port: int = 5000, root: str = "") -> None:
     """Run a local docker-registry on 127.0.0.1:<port> until Ctrl-C (a target for --registry)."""
-    from pathlib import Path
+    from boxwright.pipeline.registry import serve
 
-    from boxwright.pipeline.registry import LocalRegistry
-
-    with user_errors():
-        LocalRegistry(Path(root).resolve(), port=port).serve_forever()
+    with user_errors(c):
+        serve(port, root)
 
 
 ns = Collection(render, build_image, build_box, publish_box, test, test_box, bench, publish, ci, registry)

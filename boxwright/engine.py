@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import logging
 import re
 from typing import Any
 
@@ -16,6 +17,7 @@ from boxwright.errors import BuildError, EngineError
 
 __all__ = ["docker_client", "stream_build"]
 
+log = logging.getLogger(__name__)
 _RUNNING_IN = re.compile(r"---> Running in ([0-9a-f]{12,64})")
 
 
@@ -33,8 +35,9 @@ def docker_client() -> docker.DockerClient:
     return client
 
 
-def stream_build(client: docker.DockerClient, what: str, *, echo: bool, **build_args: Any) -> str:
-    """Run ``client.api.build(**build_args)``, printing its output as it happens; return the image id.
+def stream_build(client: docker.DockerClient, what: str, *, level: int = logging.INFO,
+                 **build_args: Any) -> str:
+    """Run ``client.api.build(**build_args)``, logging its output (at ``level``) as it comes; the image id.
 
     A failing step raises :class:`BuildError` with the output's tail; Ctrl-C removes the
     step containers the engine had started (it may still be stopping them).
@@ -46,8 +49,9 @@ def stream_build(client: docker.DockerClient, what: str, *, echo: bool, **build_
         for chunk in client.api.build(rm=True, forcerm=True, decode=True, pull=False, **build_args):
             if "stream" in chunk:
                 text = chunk["stream"]
-                if echo:
-                    print(text, end="", flush=True)
+                for line in text.splitlines():
+                    if line.strip():
+                        log.log(level, "%s", line)
                 tail.extend(line for line in text.splitlines() if line.strip())
                 if match := _RUNNING_IN.search(text):
                     step_containers.append(match.group(1))

@@ -10,6 +10,8 @@
   process group gets SIGTERM, then SIGKILL after a grace period, so no helper outlives us.
 * Dry run (:func:`dry_run`, what ``./kit --dry`` turns on): each command is logged as
   ``would run: ...`` and not started, and the call returns an empty, successful :class:`Result`.
+  Only a ``probe=True`` command still runs: one that reads and changes nothing (``git rev-parse``),
+  so the plan shows the real revision and commit time.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ def run(
     check: bool = True,
     merge: bool = False,
     error: type[BoxwrightError] = BuildError,
+    probe: bool = False,
 ) -> Result:
     """Run ``argv`` to the end, capturing stdout and stderr (into one when ``merge``).
 
@@ -120,7 +123,7 @@ def run(
     process group and returns a ``timed_out`` result.
     """
     argv = [str(a) for a in argv]
-    if _planned(argv, env, input):
+    if _planned(argv, env, input, probe):
         return Result(tuple(argv), 0, dry=True)
     process = _start(argv, env, cwd, stdin=input is not None,
                      stderr=subprocess.STDOUT if merge else subprocess.PIPE)
@@ -209,12 +212,13 @@ def stop(process: subprocess.Popen[bytes] | None, grace: float = GRACE) -> None:
         _kill_group(process, grace)
 
 
-def _planned(argv: list[str], env: Mapping[str, str] | None, input: str | None) -> bool:
+def _planned(argv: list[str], env: Mapping[str, str] | None, input: str | None,
+             probe: bool = False) -> bool:
     """Log the command; True when dry (then it must not run)."""
     shown = shlex.join([*(f"{k}={v}" for k, v in (env or {}).items()), *argv])
     if input is not None:
         shown += f"  (script of {len(input.splitlines())} lines on stdin)"
-    if is_dry():
+    if is_dry() and not probe:
         log.info("would run: %s", shown)
         return True
     log.debug("run: %s", shown)

@@ -40,7 +40,7 @@ DIRTY_LABEL = "io.boxwright.source.dirty"
 def _git(*args: str) -> str:
     """git's answer, or '' outside a checkout (or without git)."""
     try:
-        result = run(["git", *args], cwd=PROJECT_ROOT, check=False)
+        result = run(["git", *args], cwd=PROJECT_ROOT, check=False, probe=True)
     except ToolMissing:
         return ""
     return result.output.strip() if result.ok else ""

@@ -91,7 +91,7 @@ def image_builder(
 
     def build(name: str) -> str:
         if name not in built_images:
-            built_images[name] = build_image(name, echo=False)
+            built_images[name] = build_image(name)
             hold_image(built_images[name].image_id, name)
         return built_images[name].image_id
 

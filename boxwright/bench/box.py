@@ -7,23 +7,28 @@ A full run builds a fresh box; ``--quick`` reuses the newest one already built
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from boxwright import PROJECT_ROOT
 from boxwright.bench.record import Recorder
 from boxwright.box.accel import detect_accel
-from boxwright.box.boot import WORK_DIR, booted_box, newest_version
+from boxwright.box.boot import booted_box, newest_version, work_dir
 
-__all__ = ["LAST_TEST_BOX", "bench_box"]
+__all__ = ["bench_box", "last_test_box"]
 
 BOX = "docker-host"
-#: Written by the test-box session (tests/vm/conftest.py): how long the whole run took.
-LAST_TEST_BOX = WORK_DIR / "last-run.json"
 MB = 1e6
+
+
+def last_test_box() -> Path:
+    """Written by the test-box session (tests/vm/conftest.py): how long the whole run took."""
+    return work_dir() / "last-run.json"
 
 
 def bench_box(rec: Recorder, name: str = BOX) -> None:
     """Build (unless --quick finds a box), record stages and sizes, boot once and time SSH."""
-    catalog = PROJECT_ROOT / "dist" / "boxes" / f"{name}.json"
+    from boxwright.box.build import dist_boxes
+
+    catalog = dist_boxes() / f"{name}.json"
     if rec.quick and catalog.is_file():
         version = newest_version(catalog)[1]
         build = json.loads((catalog.parent / name / version / "build.json").read_text())
@@ -31,7 +36,7 @@ def bench_box(rec: Recorder, name: str = BOX) -> None:
     else:
         from boxwright.box.build import build_box
 
-        result = build_box(name, echo=False)
+        result = build_box(name)
         version = result.version
         build = json.loads((result.box.parent / "build.json").read_text())
         note = ""
@@ -44,7 +49,7 @@ def bench_box(rec: Recorder, name: str = BOX) -> None:
     rec.add("box", "box file size", name, "MB", [sizes["box"] / MB])
     rec.add("box", "qcow2 actual size", name, "MB", [sizes["disk_actual"] / MB])
     rec.add("box", "qcow2 virtual size", name, "MB", [sizes["disk_virtual"] / MB])
-    with booted_box(catalog, machines=("default",), driver=accel.libvirt_driver, echo=False) as vm:
+    with booted_box(catalog, machines=("default",), driver=accel.libvirt_driver) as vm:
         rec.add("box", "vagrant up → SSH ready (incl. pool upload)", name, "s", [vm.up_seconds],
                 note=f"{accel.name}, version {version}")
     last = _last_test_box()
@@ -54,4 +59,5 @@ def bench_box(rec: Recorder, name: str = BOX) -> None:
 
 
 def _last_test_box() -> dict[str, float] | None:
-    return json.loads(LAST_TEST_BOX.read_text()) if LAST_TEST_BOX.is_file() else None
+    path = last_test_box()
+    return json.loads(path.read_text()) if path.is_file() else None

@@ -8,14 +8,14 @@ import time
 import zlib
 from pathlib import Path
 
-from boxwright import PROJECT_ROOT
+from boxwright import paths
 from boxwright.bench.containers import bench_container
 from boxwright.bench.record import Recorder
 from boxwright.engine import docker_client
 from boxwright.errors import BenchError
 from boxwright.image.base import base_image, ensure_base
 from boxwright.image.build import build_image
-from boxwright.image.definition import IMAGES_DIR, load_image
+from boxwright.image.definition import load_image
 
 __all__ = ["bench_image"]
 
@@ -30,12 +30,12 @@ def bench_image(rec: Recorder, name: str = "baseimage") -> None:
     base = base_image(definition.bootstrap)
 
     started = time.monotonic()
-    ensure_base(definition.bootstrap, rebuild=True, echo=False)
+    ensure_base(definition.bootstrap, rebuild=True)
     rec.add("image", "base bootstrap (mmdebstrap + import)", name, "s", [time.monotonic() - started],
             note=f"{base.suite}, {definition.bootstrap.variant}")
-    cold = build_image(name, no_cache=True, echo=False)
+    cold = build_image(name, no_cache=True)
     rec.add("image", "cold build (no cache, base reused)", name, "s", [cold.seconds])
-    rec.sample("image", "no-op rebuild", name, "s", lambda: build_image(name, echo=False).seconds)
+    rec.sample("image", "no-op rebuild", name, "s", lambda: build_image(name).seconds)
     rec.add("image", "one rootfs file changed: rebuild", name, "s", _one_file_rebuilds(rec, name))
 
     for label, reference in (("base", base.tag), ("image", f"boxwright/{name}:latest")):
@@ -83,18 +83,19 @@ def _gzip_size(image: object) -> int:
 def _one_file_rebuilds(rec: Recorder, name: str) -> list[float]:
     """Copy the definition, change one rootfs file per sample, rebuild; the copy is removed after."""
     client = docker_client()
-    work = Path(tempfile.mkdtemp(prefix="bench-", dir=PROJECT_ROOT / "build"))
+    paths.build_dir().mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-", dir=paths.build_dir()))
     samples = []
     try:
-        shutil.copytree(IMAGES_DIR, work / "images", symlinks=True)
+        shutil.copytree(paths.images_dir(), work / "images", symlinks=True)
         marker = work / "images" / name / "rootfs" / "etc" / "boxwright-bench"
         marker.parent.mkdir(parents=True, exist_ok=True)
         copy = f"{name}"
         marker.write_text("0\n")
-        build_image(copy, images_dir=work / "images", echo=False, repository="boxwright/bench-rebuild")
+        build_image(copy, images_dir=work / "images", repository="boxwright/bench-rebuild")
         for i in range(rec.repeat):
             marker.write_text(f"{i + 1}\n")
-            samples.append(build_image(copy, images_dir=work / "images", echo=False,
+            samples.append(build_image(copy, images_dir=work / "images",
                                        repository="boxwright/bench-rebuild").seconds)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Metric", "Recorder", "table"]
 
@@ -37,10 +40,9 @@ class Metric:
 
 @dataclass
 class Recorder:
-    """Collects metrics as the groups run; prints each as it lands."""
+    """Collects metrics as the groups run; logs each as it lands."""
 
     quick: bool
-    echo: bool = True
     metrics: list[Metric] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
 
@@ -53,8 +55,7 @@ class Recorder:
             samples: Iterable[float], note: str = "") -> Metric:
         metric = Metric(group, name, variant, unit, [round(s, 4) for s in samples], note)
         self.metrics.append(metric)
-        if self.echo:
-            print(f"  {group:5} {name:38} {variant:12} {_format(metric)}", flush=True)
+        log.info("  %-5s %-38s %-12s %s", group, name, variant, _format(metric))
         return metric
 
     def sample(self, group: str, name: str, variant: str, unit: str,

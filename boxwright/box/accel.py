@@ -20,16 +20,15 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from boxwright import PROJECT_ROOT
+from boxwright import paths
 from boxwright.errors import UsageError
-from boxwright.proc import run
+from boxwright.proc import is_dry, run
 
 __all__ = ["ACCEL_ENV", "Accel", "detect_accel", "kvm_probe_argv"]
 
 ACCEL_ENV = "BOXWRIGHT_ACCEL"
 #: A working KVM boots to the root-fs panic in ~1 s; TCG takes ~5 s here.
 PROBE_TIMEOUT = 10.0
-_CACHE_DIR = PROJECT_ROOT / "build" / "accel"
 _BOOTED = ("VFS: Unable to mount root", "Kernel panic", "end Kernel panic")
 
 
@@ -79,7 +78,7 @@ def detect_accel(*, use_cache: bool = True) -> Accel:
     if use_cache and cache is not None and cache.is_file():
         return Accel(**json.loads(cache.read_text()))
     accel = _probe()
-    if cache is not None:
+    if cache is not None and not is_dry():
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(asdict(accel)))
     return accel
@@ -100,7 +99,7 @@ def _cache_path() -> Path | None:
         boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return None
-    return _CACHE_DIR / f"{boot_id}.json"
+    return paths.build_dir() / "accel" / f"{boot_id}.json"
 
 
 def _probe() -> Accel:
@@ -110,6 +109,8 @@ def _probe() -> Accel:
         return Accel("kvm", "/dev/kvm is usable (no kernel or QEMU to probe it with)")
     started = time.monotonic()
     result = run(kvm_probe_argv(kernel, qemu), timeout=PROBE_TIMEOUT, check=False)
+    if result.dry:
+        return Accel("tcg", "dry run: KVM not probed")
     if result.timed_out:
         return Accel("tcg", f"KVM did not boot {kernel.name} within {PROBE_TIMEOUT:.0f} s (hangs)")
     seconds = time.monotonic() - started

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import shutil
 import tempfile
 import time
@@ -18,16 +19,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from boxwright import PROJECT_ROOT
+from boxwright import paths
 from boxwright.box.vagrant import Vagrant
 from boxwright.errors import CatalogError, CleanupError, VagrantError
 from boxwright.proc import run
 from boxwright.render import render_template
 
-__all__ = ["BootedBox", "booted_box", "newest_version", "pool_volumes"]
+__all__ = ["BootedBox", "booted_box", "newest_version", "pool_volumes", "work_dir"]
 
 LIBVIRT_URI = "qemu:///system"
-WORK_DIR = PROJECT_ROOT / "build" / "test-box"
+log = logging.getLogger(__name__)
+
+
+def work_dir() -> Path:
+    """Where test-box keeps its temporary Vagrant homes and records: ``build/test-box/``."""
+    return paths.build_dir() / "test-box"
 
 
 @dataclass
@@ -113,13 +119,12 @@ def booted_box(
     machines: tuple[str, ...] = ("default",),
     driver: str = "kvm",
     boot_timeout: int = 300,
-    echo: bool = True,
 ) -> Iterator[BootedBox]:
     """Add the catalog's newest box, boot ``machines`` from it, yield them, then remove everything."""
     name, version = newest_version(catalog)
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="vms-", dir=WORK_DIR))
-    vagrant = Vagrant(root, env={"VAGRANT_HOME": str(root / "vagrant.d")}, echo=echo)
+    work_dir().mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="vms-", dir=work_dir()))
+    vagrant = Vagrant(root, env={"VAGRANT_HOME": str(root / "vagrant.d")})
     booted = BootedBox(name, version, driver, root, vagrant)
     (root / "Vagrantfile").write_text(render_template("box/Vagrantfile.test.j2", {
         "box": name, "version": version, "machines": machines, "driver": driver,
@@ -138,7 +143,7 @@ def booted_box(
             booted.refresh_ssh_config(machine)
         yield booted
     finally:
-        _clean_up(booted, echo)
+        _clean_up(booted)
 
 
 def _virsh(*args: str) -> str:
@@ -147,7 +152,7 @@ def _virsh(*args: str) -> str:
     return result.output if result.ok else ""
 
 
-def _clean_up(booted: BootedBox, echo: bool) -> None:
+def _clean_up(booted: BootedBox) -> None:
     """Destroy, remove the box and its pool volumes, delete the temporary home; report what failed."""
     problems = []
     try:
@@ -166,7 +171,6 @@ def _clean_up(booted: BootedBox, echo: bool) -> None:
         if not result.ok:
             problems.append(f"vol-delete {volume}: {result.errors.strip()}")
     shutil.rmtree(booted.root, ignore_errors=True)
-    if echo:
-        print(f"test-box: cleaned up {booted.name} {booted.version}", flush=True)
+    log.info("test-box: cleaned up %s %s", booted.name, booted.version)
     if problems:
         raise CleanupError("cleanup failed: " + "; ".join(problems))

@@ -1,9 +1,10 @@
 """Build a Vagrant box from ``boxes/<name>/``: rootfs, customise, disk, package, catalog.
 
-Each stage prints a progress line and its duration, writes to a temporary path
+Each stage is a timed progress step (:mod:`boxwright.progress`), writes to a temporary path
 and renames it into place, so a failure or Ctrl-C leaves the previous outputs
 and no half-written box.  The stages' figures (durations, sizes, accelerator)
-go to ``build.json`` beside the box for ``invoke bench``.
+go to ``build.json`` beside the box for ``invoke bench``.  Under ``--dry`` the
+stages log the commands they would run and nothing is written.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime
 import errno
 import io
 import json
+import logging
 import os
 import shutil
 import tarfile
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from boxwright import PROJECT_ROOT, __version__, hostparts
+from boxwright import __version__, hostparts, paths
 from boxwright.atomic import atomic_dir, atomic_file, remove_stale_temporaries
 from boxwright.box.accel import Accel, detect_accel
 from boxwright.box.catalog import (
@@ -34,27 +36,28 @@ from boxwright.box.catalog import (
     sha256_file,
     write_catalog,
 )
-from boxwright.box.definition import BOXES_DIR, BoxDefinition, load_box
+from boxwright.box.definition import BoxDefinition, load_box
 from boxwright.box.disk import compress_argv, create_argv, disk_layout, guestfish_script, run_guestfish
 from boxwright.box.preload import save_images
 from boxwright.box.rootfs import mmdebstrap_argv, render_overlay, template_context
 from boxwright.errors import BuildError, ToolMissing
-from boxwright.proc import require, run, stream
+from boxwright.proc import is_dry, require, run, stream
+from boxwright.progress import Step, note, step
 from boxwright.provenance import git_dirty, git_revision, source_date_epoch
 from boxwright.render import render_template
 
 __all__ = [
-    "DIST_DIR",
     "BoxResult",
     "box_file_name",
     "build_box",
     "catalog_path",
+    "dist_boxes",
     "metadata",
     "render_vagrantfile",
 ]
 
-DIST_DIR = PROJECT_ROOT / "dist" / "boxes"
-WORK_DIR = PROJECT_ROOT / "build" / "boxes"
+log = logging.getLogger(__name__)
+
 PROVIDER = "libvirt"
 #: Tools a box build runs, and the Debian package of each (the "box" part of hostparts.toml).
 TOOLS = hostparts.tools("box")
@@ -80,8 +83,18 @@ def box_file_name(box: BoxDefinition) -> str:
     return f"{box.name}-{PROVIDER}.box"
 
 
-def catalog_path(box: BoxDefinition, dist: Path = DIST_DIR) -> Path:
-    return dist / f"{box.name}.json"
+def dist_boxes() -> Path:
+    """Where built boxes and their catalogs go: ``dist/boxes/``."""
+    return paths.dist_dir() / "boxes"
+
+
+def work_boxes() -> Path:
+    """The box builds' work files: ``build/boxes/``."""
+    return paths.build_dir() / "boxes"
+
+
+def catalog_path(box: BoxDefinition, dist: Path | None = None) -> Path:
+    return (dist or dist_boxes()) / f"{box.name}.json"
 
 
 def metadata(box: BoxDefinition) -> dict[str, Any]:
@@ -96,38 +109,39 @@ def render_vagrantfile(box: BoxDefinition, version: str) -> str:
 def build_box(
     name: str,
     *,
-    boxes_dir: Path = BOXES_DIR,
-    dist: Path = DIST_DIR,
-    work: Path = WORK_DIR,
-    echo: bool = True,
+    boxes_dir: Path | None = None,
+    dist: Path | None = None,
+    work: Path | None = None,
 ) -> BoxResult:
     """Build ``boxes_dir/name`` into ``dist/name/<version>/`` and add it to ``dist/name.json``."""
     started = time.monotonic()
+    dist, work = dist or dist_boxes(), work or work_boxes()
     box = load_box(name, boxes_dir)
     _check_tools()
     box_work = work / box.name
+    catalog_file = catalog_path(box, dist)
+    catalog = read_catalog(catalog_file, box.box_name, box.description)
+    version = build_version(box.version, catalog, datetime.datetime.now(datetime.UTC))
+    if is_dry():
+        return _plan(box, version, box_work, catalog_file, detect_accel())
     for directory in (box_work, dist, dist / box.name):
         remove_stale_temporaries(directory)
     box_work.mkdir(parents=True, exist_ok=True)
     _check_space(box_work, dist)
-    catalog_file = catalog_path(box, dist)
-    catalog = read_catalog(catalog_file, box.box_name, box.description)
-    version = build_version(box.version, catalog, datetime.datetime.now(datetime.UTC))
     accel = detect_accel()
-    say = print if echo else (lambda *_a, **_k: None)
-    say(f"box {box.box_name} {version}: {box.disk_gb} GB disk, VMs under {accel.name} ({accel.reason})",
-        flush=True)
+    log.info("box %s %s: %s GB disk, VMs under %s (%s)", box.box_name, version, box.disk_gb, accel.name,
+             accel.reason)
     result = BoxResult(box.name, version, Path(), catalog_file, accel.name)
     try:
         rootfs = box_work / "rootfs.tar"
-        _rootfs_and_customise(box, version, rootfs, box_work, result, say)
+        _rootfs_and_customise(box, version, rootfs, box_work, result)
         disk = box_work / "disk.qcow2"
-        with _stage(3, "disk: qcow2, msdos label, LVM, ext4, grub (libguestfs)", result, say):
-            _disk(box, rootfs, disk, accel, say)
+        with _stage(3, _DISK, result):
+            _disk(box, rootfs, disk, accel)
         target = dist / box.name / version
-        with _stage(4, f"package {box_file_name(box)}", result, say):
+        with _stage(4, f"package {box_file_name(box)}", result):
             box_path = _package(box, version, disk, target, box_work, accel, result)
-        with _stage(5, f"catalog {catalog_file.name}", result, say):
+        with _stage(5, f"catalog {catalog_file.name}", result):
             checksum = sha256_file(box_path)
             entry = provider_entry(box_path, checksum)
             write_catalog(catalog_file, add_version(catalog, version, entry, box.description))
@@ -139,24 +153,51 @@ def build_box(
     result.sizes["box"] = box_path.stat().st_size
     total = time.monotonic() - started
     (target / "build.json").write_text(json.dumps(_report(result, total), indent=2) + "\n")
-    say(
-        f"built {box.box_name} {version} in {total:.0f} s: {box_path} "
-        f"({result.sizes['box'] / 1e6:.0f} MB; qcow2 {box.disk_gb} GB virtual, "
-        f"{result.sizes['disk_actual'] / 1e6:.0f} MB used)\n"
-        f"add it with: vagrant box add {catalog_file}",
-        flush=True,
+    log.info(
+        "built %s %s in %.0f s: %s (%.0f MB; qcow2 %s GB virtual, %.0f MB used)\n"
+        "add it with: vagrant box add %s",
+        box.box_name, version, total, box_path, result.sizes["box"] / 1e6, box.disk_gb,
+        result.sizes["disk_actual"] / 1e6, catalog_file,
     )
     return result
 
 
+_ROOTFS = "rootfs: mmdebstrap {suite} from {mirror}"
+_CUSTOMISE = "customise: files, users, services, first-boot identity"
+_DISK = "disk: qcow2, msdos label, LVM, ext4, grub (libguestfs)"
+
+
 @contextlib.contextmanager
-def _stage(number: int, title: str, result: BoxResult, say: Any) -> Iterator[None]:
-    say(f"==> [{number}/{STAGES}] {title}", flush=True)
-    started = time.monotonic()
-    yield
-    seconds = time.monotonic() - started
-    result.stages[title.split(" ")[0].rstrip(":")] = round(seconds, 1)
-    say(f"    [{number}/{STAGES}] done in {seconds:.1f} s", flush=True)
+def _stage(number: int, title: str, result: BoxResult | None = None) -> Iterator[Step]:
+    """Stage ``number`` as a progress step; its seconds go to ``result.stages`` under its first word."""
+    with step(f"[{number}/{STAGES}] {title}", short=f"[{number}/{STAGES}]") as current:
+        yield current
+    if result is not None:
+        result.stages[title.split(" ")[0].rstrip(":")] = round(current.seconds, 1)
+
+
+def _plan(box: BoxDefinition, version: str, work: Path, catalog_file: Path, accel: Accel) -> BoxResult:
+    """Dry run: each stage logs the commands it would run, with the paths it would use; nothing is written."""
+    log.info("box %s %s: %s GB disk, VMs under %s (%s); dry run, nothing is built",
+             box.box_name, version, box.disk_gb, accel.name, accel.reason)
+    overlay, rootfs, disk = work / "overlay" / "rootfs", work / "rootfs.tar", work / "disk.qcow2"
+    box_path = catalog_file.parent / box.name / version / box_file_name(box)
+    with _stage(1, _ROOTFS.format(suite=box.suite, mirror=box.mirror) + " + [2/5] " + _CUSTOMISE):
+        note("would render the overlay (files, users, services) into %s", overlay)
+        if box.preload_images:
+            note("would save %s from the Docker engine for first boot", ", ".join(box.preload_images))
+        run(mmdebstrap_argv(box, overlay, overlay.parent / "customize.sh", rootfs),
+            env={"SOURCE_DATE_EPOCH": str(source_date_epoch())})
+    with _stage(3, _DISK):
+        run(create_argv(disk, box.disk_gb))
+        stream(["guestfish", "--no-progress-bars"], env=accel.libguestfs_env(),
+               input=guestfish_script(disk_layout(box), disk, rootfs, max(1, min(2, os.cpu_count() or 1))))
+    with _stage(4, f"package {box_file_name(box)}"):
+        run(compress_argv(disk, work / "box.img", box.compression))
+        note("would write %s (metadata.json, Vagrantfile, info.json, box.img)", box_path)
+    with _stage(5, f"catalog {catalog_file.name}"):
+        note("would add version %s to %s", version, catalog_file)
+    return BoxResult(box.name, version, box_path, catalog_file, accel.name)
 
 
 def _check_tools() -> None:
@@ -176,41 +217,36 @@ def _check_space(*paths: Path) -> None:
 
 
 def _rootfs_and_customise(
-    box: BoxDefinition, version: str, rootfs: Path, work: Path, result: BoxResult, say: Any
+    box: BoxDefinition, version: str, rootfs: Path, work: Path, result: BoxResult
 ) -> None:
     """Stages 1 and 2 are one mmdebstrap run: the switch is its first customize hook."""
-    say(f"==> [1/{STAGES}] rootfs: mmdebstrap {box.suite} from {box.mirror}", flush=True)
-    started = time.monotonic()
-    switched = None
-    with tempfile.TemporaryDirectory(prefix="overlay-", dir=work) as tmp, atomic_file(rootfs) as out:
-        script = render_overlay(box, version, Path(tmp) / "rootfs", source_date_epoch())
-        if box.preload_images:
-            saved = save_images(box.preload_images, Path(tmp) / "rootfs")
-            result.sizes["preload_images"] = saved
-            say(f"    saved {', '.join(box.preload_images)} for first boot ({saved / 1e6:.0f} MB)",
-                flush=True)
-        argv = mmdebstrap_argv(box, Path(tmp) / "rootfs", script, out)
+    switched = False
+    with _stage(1, _ROOTFS.format(suite=box.suite, mirror=box.mirror)) as current:
+        with tempfile.TemporaryDirectory(prefix="overlay-", dir=work) as tmp, atomic_file(rootfs) as out:
+            script = render_overlay(box, version, Path(tmp) / "rootfs", source_date_epoch())
+            if box.preload_images:
+                saved = save_images(box.preload_images, Path(tmp) / "rootfs")
+                result.sizes["preload_images"] = saved
+                note("saved %s for first boot (%.0f MB)", ", ".join(box.preload_images), saved / 1e6)
+            argv = mmdebstrap_argv(box, Path(tmp) / "rootfs", script, out)
 
-        def watch(line: str) -> None:
-            nonlocal switched
-            if switched is None and line.startswith("I: running --customize-hook"):
-                switched = time.monotonic()
-                result.stages["rootfs"] = round(switched - started, 1)
-                say(f"    [1/{STAGES}] done in {switched - started:.1f} s", flush=True)
-                say(f"==> [2/{STAGES}] customise: files, users, services, first-boot identity",
-                    flush=True)
-            elif line.startswith("customize: "):
-                say(f"    {line.rstrip()}", flush=True)
+            def watch(line: str) -> None:
+                nonlocal switched
+                if not switched and line.startswith("I: running --customize-hook"):
+                    switched = True
+                    seconds = current.next(f"[2/{STAGES}] {_CUSTOMISE}", short=f"[2/{STAGES}]")
+                    result.stages["rootfs"] = round(seconds, 1)
+                elif line.startswith("customize: "):
+                    note("%s", line.rstrip())
 
-        stream(argv, on_line=watch, env={"SOURCE_DATE_EPOCH": str(source_date_epoch())}, what="mmdebstrap")
-    ended = time.monotonic()
-    result.stages["customise"] = round(ended - (switched or started), 1)
-    result.sizes["rootfs_tar"] = rootfs.stat().st_size
-    say(f"    [2/{STAGES}] done in {ended - (switched or started):.1f} s "
-        f"(rootfs {result.sizes['rootfs_tar'] / 1e6:.0f} MB)", flush=True)
+            stream(argv, on_line=watch, env={"SOURCE_DATE_EPOCH": str(source_date_epoch())},
+                   what="mmdebstrap")
+        result.sizes["rootfs_tar"] = rootfs.stat().st_size
+        current.detail = f"rootfs {result.sizes['rootfs_tar'] / 1e6:.0f} MB"
+    result.stages["customise"] = round(current.seconds, 1)
 
 
-def _disk(box: BoxDefinition, rootfs: Path, disk: Path, accel: Accel, say: Any) -> None:
+def _disk(box: BoxDefinition, rootfs: Path, disk: Path, accel: Accel) -> None:
     with atomic_file(disk) as tmp:
         run(create_argv(tmp, box.disk_gb), what="qemu-img create")
         smp = max(1, min(2, os.cpu_count() or 1))
@@ -221,7 +257,7 @@ def _disk(box: BoxDefinition, rootfs: Path, disk: Path, accel: Accel, say: Any) 
             """Report the step that just ended, with its duration."""
             now = time.monotonic()
             if current["title"]:
-                say(f"    {current['title']}: {now - float(current['since']):.1f} s", flush=True)
+                note("%s: %.1f s", current["title"], now - float(current["since"]))
             current.update(title=title, since=now)
 
         run_guestfish(script, accel, watch=tmp, on_step=step)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from boxwright import PROJECT_ROOT
+from boxwright import paths
 from boxwright.errors import DefinitionError
 from boxwright.image.definition import DEBIAN_SUITES
 from boxwright.schema import (
@@ -27,9 +27,8 @@ from boxwright.schema import (
     version_check,
 )
 
-__all__ = ["BOXES_DIR", "BoxDefinition", "Lvm", "User", "box_names", "load_box"]
+__all__ = ["BoxDefinition", "Lvm", "User", "box_names", "load_box"]
 
-BOXES_DIR = PROJECT_ROOT / "boxes"
 DOCKER_FLAVOURS = ("docker.io", "none")
 DISK_BUSES = ("virtio", "scsi", "sata", "ide")
 COMPRESSIONS = ("zstd", "zlib")
@@ -121,13 +120,15 @@ class BoxDefinition:
         return f"boxwright/{self.name}"
 
 
-def box_names(boxes_dir: Path = BOXES_DIR) -> list[str]:
-    """Every definition under ``boxes_dir``, sorted."""
+def box_names(boxes_dir: Path | None = None) -> list[str]:
+    """Every definition under ``boxes_dir`` (default: :func:`boxwright.paths.boxes_dir`), sorted."""
+    boxes_dir = boxes_dir or paths.boxes_dir()
     return sorted(p.parent.name for p in boxes_dir.glob("*/box.toml"))
 
 
-def load_box(name: str, boxes_dir: Path = BOXES_DIR) -> BoxDefinition:
+def load_box(name: str, boxes_dir: Path | None = None) -> BoxDefinition:
     """Load and validate ``boxes_dir/name/box.toml``; cross-field checks included."""
+    boxes_dir = boxes_dir or paths.boxes_dir()
     path = boxes_dir / name / "box.toml"
     if problem := check_name(name):
         raise DefinitionError(path, None, f"bad box name: {problem}")

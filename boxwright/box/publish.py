@@ -111,11 +111,11 @@ def publish_box(
     dry: bool = False,
 ) -> Published:
     """Upload every version of ``dist/<name>.json`` that ``to`` lacks, then the merged catalog."""
-    from boxwright.box.build import DIST_DIR
+    from boxwright.box.build import dist_boxes
 
     started = time.monotonic()
     target = parse_target(to)
-    local_catalog = (dist or DIST_DIR) / f"{name}.json"
+    local_catalog = (dist or dist_boxes()) / f"{name}.json"
     box_name = f"boxwright/{name}"
     if not local_catalog.is_file():
         raise CatalogError(f"{local_catalog}: no such catalog; build the box first (./kit build-box)")

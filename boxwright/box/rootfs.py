@@ -16,7 +16,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from boxwright import PROJECT_ROOT
+from boxwright import paths
 from boxwright.box.definition import BoxDefinition
 from boxwright.debian import common_argv
 from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
@@ -39,7 +39,6 @@ BOOT_PACKAGES = (
 )
 #: Suites whose docker.io still contains the docker CLI (trixie split it into docker-cli).
 _CLI_IN_DOCKER_IO = ("bullseye", "bookworm", "oldoldstable", "oldstable")
-APT_CACHE = PROJECT_ROOT / "build" / "boxes" / "apt-cache"
 CUSTOMIZE_PATH = "/tmp/boxwright-customize.sh"
 #: Files every box gets (sshd, network, host keys, initramfs); a box's rootfs/ goes over them.
 COMMON_ROOTFS = TEMPLATES_DIR / "box" / "rootfs"
@@ -122,9 +121,13 @@ def render_overlay(box: BoxDefinition, version: str, target: Path, mtime: int) -
 
 
 def mmdebstrap_argv(
-    box: BoxDefinition, overlay: Path, script: Path, output: Path, cache: Path = APT_CACHE
+    box: BoxDefinition, overlay: Path, script: Path, output: Path, cache: Path | None = None
 ) -> list[str]:
-    """The mmdebstrap command writing the customised rootfs of ``box`` as a tarball."""
+    """The mmdebstrap command writing the customised rootfs of ``box`` as a tarball.
+
+    ``cache`` keeps the downloaded .debs between builds (default: ``build/boxes/apt-cache``).
+    """
+    cache = cache or paths.build_dir() / "boxes" / "apt-cache"
     suite_cache = shlex.quote(str(cache / box.suite))
     return [
         *common_argv(box.suite),

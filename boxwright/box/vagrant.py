@@ -8,6 +8,7 @@ command and the tail of that log.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import time
@@ -23,16 +24,16 @@ from boxwright.proc import require, tail
 __all__ = ["Vagrant", "VagrantError"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Vagrant:
     """One Vagrant environment (a directory with a Vagrantfile), driven through python-vagrant."""
 
-    def __init__(self, root: Path, env: dict[str, str] | None = None, echo: bool = True) -> None:
+    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
         require("vagrant")
         self.root = root
         self.log = root / "vagrant.log"
-        self.echo = echo
         full_env = dict(os.environ, VAGRANT_NO_COLOR="1", VAGRANT_DEFAULT_PROVIDER="libvirt")
         full_env.update(env or {})
         self._vagrant = vagrant.Vagrant(
@@ -45,16 +46,14 @@ class Vagrant:
     def _call(self, what: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         offset = self.log.stat().st_size if self.log.exists() else 0
         started = time.monotonic()
-        if self.echo:
-            print(f"vagrant {what} ...", flush=True)
+        log.info("vagrant %s ...", what)
         try:
             result = function(*args, **kwargs)
         except subprocess.CalledProcessError as error:
             raise VagrantError(
                 f"vagrant {what} failed (exit {error.returncode}):\n{self.output_since(offset)}"
             ) from None
-        if self.echo:
-            print(f"vagrant {what}: done in {time.monotonic() - started:.1f} s", flush=True)
+        log.info("vagrant %s: done in %.1f s", what, time.monotonic() - started)
         return result
 
     def output_since(self, offset: int = 0, lines: int = 30) -> str:

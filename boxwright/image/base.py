@@ -8,6 +8,7 @@ so it is rebuilt only when the suite, mirror, packages or slimming change.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 import time
@@ -18,11 +19,11 @@ import docker
 import docker.errors
 import docker.models.images
 
-from boxwright import PROJECT_ROOT
+from boxwright import paths
 from boxwright.debian import common_argv
 from boxwright.engine import docker_client
 from boxwright.image.definition import Bootstrap
-from boxwright.proc import require, run
+from boxwright.proc import is_dry, require, run
 from boxwright.provenance import input_hash, source_date_epoch
 from boxwright.render import TEMPLATES_DIR
 
@@ -33,6 +34,9 @@ HASH_LABEL = "io.boxwright.base.input-hash"
 #: Bump when the recipe below changes in a way the inputs do not show.
 RECIPE_VERSION = 2
 _SLIM_FILES = ("dpkg-slim.cfg", "apt-container.conf", "slimify.sh")
+log = logging.getLogger(__name__)
+
+
 @dataclass(frozen=True)
 class BaseImage:
     """What the base of a definition is called and what it was made from."""
@@ -78,25 +82,28 @@ def human_size(size: float) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-def ensure_base(bootstrap: Bootstrap, *, rebuild: bool = False, echo: bool = True) -> BaseImage:
+def ensure_base(bootstrap: Bootstrap, *, rebuild: bool = False) -> BaseImage:
     """Make sure the base for ``bootstrap`` exists, bootstrapping it only if its inputs changed."""
     base = base_image(bootstrap)
+    if is_dry():
+        log.info("base %s: reused if the engine has it, else bootstrapped and imported:", base.tag)
+        run(mmdebstrap_argv(bootstrap, paths.build_dir() / "base" / "rootfs.tar"),
+            env={"SOURCE_DATE_EPOCH": str(source_date_epoch())})
+        return base
     client = docker_client()
     existing = _existing_base(client, base)
     if existing is not None and not rebuild:
         existing.tag(base.suite_tag)
-        if echo:
-            print(f"base {base.tag} is up to date ({human_size(existing.attrs['Size'])})", flush=True)
+        log.info("base %s is up to date (%s)", base.tag, human_size(existing.attrs["Size"]))
         return base
     require("mmdebstrap")
-    work = PROJECT_ROOT / "build" / "base"
+    work = paths.build_dir() / "base"
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bootstrap-", dir=work) as tmp:
         tarball = Path(tmp) / "rootfs.tar"
         argv = mmdebstrap_argv(bootstrap, tarball)
-        if echo:
-            print(f"bootstrapping {bootstrap.suite} from {bootstrap.mirror}: {' '.join(argv)}", flush=True)
+        log.info("bootstrapping %s from %s: %s", bootstrap.suite, bootstrap.mirror, " ".join(argv))
         run(argv, env={"SOURCE_DATE_EPOCH": str(source_date_epoch())}, merge=True, what="mmdebstrap")
         changes = [
             f"LABEL {HASH_LABEL}={base.digest}",
@@ -109,11 +116,7 @@ def ensure_base(bootstrap: Bootstrap, *, rebuild: bool = False, echo: bool = Tru
     image = client.images.get(base.tag)
     image.tag(base.suite_tag)
     _remove_superseded(client, base)
-    if echo:
-        print(
-            f"base {base.tag}: {human_size(image.attrs['Size'])} in {time.monotonic() - started:.1f} s",
-            flush=True,
-        )
+    log.info("base %s: %s in %.1f s", base.tag, human_size(image.attrs["Size"]), time.monotonic() - started)
     return base
 
 

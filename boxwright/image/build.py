@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from boxwright import PROJECT_ROOT
+from boxwright import paths
 from boxwright.atomic import atomic_dir, remove_stale_temporaries
 from boxwright.engine import docker_client, stream_build
 from boxwright.image.base import HASH_LABEL, base_image, ensure_base, human_size
-from boxwright.image.definition import HEALTH_TOOL, IMAGES_DIR, ImageDefinition, load_image
+from boxwright.image.definition import HEALTH_TOOL, ImageDefinition, load_image
 from boxwright.image.sbom import attach_sbom
 from boxwright.image.services import service_plan
+from boxwright.proc import is_dry
 from boxwright.provenance import INPUT_LABEL, input_hash, oci_labels, source_date_epoch, tree_hash
 from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
 
 __all__ = ["BuildResult", "build_image", "image_repository", "render_context", "render_image"]
 
-BUILD_DIR = PROJECT_ROOT / "build" / "images"
+
+log = logging.getLogger(__name__)
+
+
+def contexts_dir() -> Path:
+    """Where rendered build contexts go: ``build/images/``."""
+    return paths.build_dir() / "images"
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,10 @@ def render_image(
     templates_dir: Path = TEMPLATES_DIR,
 ) -> Path:
     """Write the complete build context (Dockerfile + rootfs/) atomically; return its path."""
-    target = out_dir or BUILD_DIR / definition.name
+    target = out_dir or contexts_dir() / definition.name
+    if is_dry():
+        log.info("would render %s into %s (Dockerfile, rootfs/)", definition.path, target)
+        return target
     remove_stale_temporaries(target.parent)
     dockerfile = render_template("Dockerfile.j2", render_context(definition, templates_dir), templates_dir)
     mtime = source_date_epoch()
@@ -84,8 +95,7 @@ def build_image(
     name: str,
     *,
     no_cache: bool = False,
-    images_dir: Path = IMAGES_DIR,
-    echo: bool = True,
+    images_dir: Path | None = None,
     repository: str | None = None,
 ) -> BuildResult:
     """Ensure the base, render, build and tag ``boxwright/<name>:<version>`` and ``:latest``.
@@ -94,20 +104,24 @@ def build_image(
     """
     started = time.monotonic()
     definition = load_image(name, images_dir)
-    client = docker_client()
+    client = None if is_dry() else docker_client()
     if definition.bootstrap is not None:
-        base = ensure_base(definition.bootstrap, echo=echo)
+        base = ensure_base(definition.bootstrap)
         base_labels = {HASH_LABEL: base.digest}
     else:
         base_labels = {}
-    context_dir = BUILD_DIR / (repository.replace("/", "_") if repository else name)
+    context_dir = contexts_dir() / (repository.replace("/", "_") if repository else name)
     repository = repository or image_repository(name)
     context = render_image(definition, context_dir)
     tags = (f"{repository}:{definition.version}", f"{repository}:latest")
+    if client is None:
+        log.info("would build %s with the Docker engine from %s, add its SBOM layer and tag %s",
+                 tags[0], context, ", ".join(tags[1:]))
+        return BuildResult(tags, "", 0, 0.0)
     inputs = {**definition.labels, **base_labels}
     inputs[INPUT_LABEL] = input_hash({"context": tree_hash(context), "labels": inputs})
     labels = oci_labels(name, definition.version, inputs)
-    image_id = stream_build(client, f"docker build of {tags[0]}", echo=echo,
+    image_id = stream_build(client, f"docker build of {tags[0]}",
                             path=str(context), tag=tags[0], labels=labels, nocache=no_cache)
     # The SBOM goes on before any test runs: the tested image is the published one.
     image_id = attach_sbom(client, image_id, repository, definition.version, tags[0])
@@ -115,10 +129,6 @@ def build_image(
     for tag in tags[1:]:
         image.tag(tag)
     result = BuildResult(tags, image.id, image.attrs["Size"], time.monotonic() - started)
-    if echo:
-        print(
-            f"built {', '.join(tags)}: {human_size(result.size)} in {result.seconds:.1f} s",
-            flush=True,
-        )
+    log.info("built %s: %s in %.1f s", ", ".join(tags), human_size(result.size), result.seconds)
     return result
 

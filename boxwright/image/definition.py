@@ -8,12 +8,11 @@ lines of data and no template edit.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from boxwright import PROJECT_ROOT
+from boxwright import paths
 from boxwright.errors import DefinitionError
 from boxwright.image.services import SERVICES, Services, load_services
 from boxwright.schema import (
@@ -36,8 +35,6 @@ __all__ = [
     "load_image",
 ]
 
-#: Where definitions live; BOXWRIGHT_IMAGES_DIR points elsewhere (tests, private images).
-IMAGES_DIR = Path(os.environ.get("BOXWRIGHT_IMAGES_DIR") or PROJECT_ROOT / "images")
 
 DEBIAN_SUITES = (
     "bullseye", "bookworm", "trixie", "forky", "sid",
@@ -165,13 +162,15 @@ class ImageDefinition:
         return tuple(found[name] for name in sorted(found))
 
 
-def image_names(images_dir: Path = IMAGES_DIR) -> list[str]:
-    """Every definition under ``images_dir``, sorted."""
+def image_names(images_dir: Path | None = None) -> list[str]:
+    """Every definition under ``images_dir`` (default: :func:`boxwright.paths.images_dir`), sorted."""
+    images_dir = images_dir or paths.images_dir()
     return sorted(p.parent.name for p in images_dir.glob("*/image.toml"))
 
 
-def load_image(name: str, images_dir: Path = IMAGES_DIR) -> ImageDefinition:
+def load_image(name: str, images_dir: Path | None = None) -> ImageDefinition:
     """Load and validate ``images_dir/name/image.toml`` (following ``extends``)."""
+    images_dir = images_dir or paths.images_dir()
     table, layers, path = _merged_table(name, images_dir, chain=())
     services = load_services(table.pop("services", {}), path)
     definition = load_table(ImageDefinition, table, path)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import tarfile
 import urllib.parse
 from dataclasses import dataclass
@@ -138,7 +139,7 @@ def attach_sbom(
     ).encode()
     context = _tar({"Dockerfile": dockerfile, "sbom.cdx.json": document})
     return stream_build(
-        client, f"the SBOM step of {tag}", echo=False,
+        client, f"the SBOM step of {tag}", level=logging.DEBUG,
         fileobj=context, custom_context=True, tag=tag, labels={SBOM_LABEL: digest},
     )
 

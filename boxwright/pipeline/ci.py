@@ -9,6 +9,7 @@ that was built (``BOXWRIGHT_TEST_IMAGE_ID``), and every run leaves a trail in
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -18,30 +19,39 @@ from pathlib import Path
 from typing import Any
 
 from boxwright import PROJECT_ROOT
+from boxwright import paths as where
 from boxwright.atomic import atomic_file
 from boxwright.engine import docker_client
 from boxwright.errors import BoxwrightError, BuildError
 from boxwright.image.base import HASH_LABEL, human_size
 from boxwright.image.build import build_image, image_repository
-from boxwright.image.definition import IMAGES_DIR, image_names
+from boxwright.image.definition import image_names
 from boxwright.image.sbom import SBOM_LABEL, SBOM_PATH, read_sbom
 from boxwright.pipeline.publish import publish, release_tags, revision_tag
-from boxwright.proc import stream
+from boxwright.proc import is_dry, stream
+from boxwright.progress import raw
 from boxwright.provenance import DIRTY_LABEL, INPUT_LABEL
 
 __all__ = [
-    "REPORT_DIR",
     "TEST_IMAGE_ENV",
     "TEST_IMAGE_ID_ENV",
     "CiReport",
     "TestCounts",
     "ci_image",
     "image_test_argv",
+    "reports_dir",
     "run_ci",
     "summary",
 ]
 
-REPORT_DIR = PROJECT_ROOT / "build" / "ci"
+logger = logging.getLogger(__name__)
+
+
+def reports_dir() -> Path:
+    """Where CI reports go: ``build/ci/``."""
+    return where.build_dir() / "ci"
+
+
 #: The definition the image tests check (default: baseimage).
 TEST_IMAGE_ENV = "BOXWRIGHT_TEST_IMAGE"
 #: The exact image to test instead of building one (set by ``ci``: test what gets published).
@@ -103,7 +113,7 @@ class CiReport:
     """The machine-readable record of one image's CI run (``build/ci/<name>.json``)."""
 
     image: str
-    status: str = "failed"  # "published", "passed" (tested, no registry) or "failed"
+    status: str = "failed"  # "published", "passed" (tested, no registry), "failed" or "planned" (--dry)
     failed_stage: str | None = None  # "build", "test" or "publish"
     message: str = ""
     version: str = ""
@@ -136,20 +146,22 @@ def image_test_argv(paths: Sequence[str], junit: Path, keyword: str = "") -> lis
 
 def run_image_tests(
     name: str, image_id: str, junit: Path, log: Path, *, paths: Sequence[str] = DEFAULT_TESTS,
-    keyword: str = "", images_dir: Path = IMAGES_DIR, echo: bool = True,
+    keyword: str = "", images_dir: Path | None = None,
 ) -> TestCounts:
-    """Run the image tests against ``image_id``; stream pytest's output and keep it in ``log``."""
-    junit.unlink(missing_ok=True)
-    env = {TEST_IMAGE_ENV: name, TEST_IMAGE_ID_ENV: image_id, "BOXWRIGHT_IMAGES_DIR": str(images_dir)}
+    """Run the image tests against ``image_id``; pass pytest's output through and keep it in ``log``."""
+    env = {TEST_IMAGE_ENV: name, TEST_IMAGE_ID_ENV: image_id,
+           "BOXWRIGHT_IMAGES_DIR": str(images_dir or where.images_dir())}
     argv = image_test_argv(paths, junit, keyword)
-    if echo:
-        print(f"testing {name} ({image_id[:19]}): {' '.join(argv[1:])}", flush=True)
+    if is_dry():
+        stream(argv, cwd=PROJECT_ROOT, env=env)
+        return TestCounts(exit_code=0)
+    junit.unlink(missing_ok=True)
+    logger.info("testing %s (%s): %s", name, image_id[:19], " ".join(argv[1:]))
     with log.open("w", encoding="utf-8") as out:
 
         def show(text: str) -> None:
             out.write(text)
-            if echo:
-                print(text, end="", flush=True)
+            raw(text)
 
         # Raw chunks, not lines: pytest's progress dots show up as each test finishes.
         result = stream(argv, on_chunk=show, cwd=PROJECT_ROOT, env=env, check=False)
@@ -164,22 +176,24 @@ def ci_image(
     latest: bool = True,
     tests: Sequence[str] = DEFAULT_TESTS,
     keyword: str = "",
-    images_dir: Path = IMAGES_DIR,
-    report_dir: Path = REPORT_DIR,
-    echo: bool = True,
+    images_dir: Path | None = None,
+    report_dir: Path | None = None,
 ) -> CiReport:
     """Build, test and (with a registry, if every test passed) publish one image; write its report."""
     started = time.monotonic()
     report = CiReport(image=name, registry=registry)
+    report_dir = report_dir or reports_dir()
+    if is_dry():
+        return _plan(report, tests, keyword, images_dir, report_dir, latest, insecure)
     report_dir.mkdir(parents=True, exist_ok=True)
     try:
         report.failed_stage = "build"
-        built = build_image(name, images_dir=images_dir, echo=echo)
+        built = build_image(name, images_dir=images_dir)
         _record_build(report, built.image_id, built.size, built.seconds, report_dir, latest)
         report.failed_stage = "test"
         counts = run_image_tests(
             name, built.image_id, report_dir / f"{name}.junit.xml", report_dir / f"{name}.pytest.log",
-            paths=tests, keyword=keyword, images_dir=images_dir, echo=echo,
+            paths=tests, keyword=keyword, images_dir=images_dir,
         )
         report.tests = {**asdict(counts), "total": counts.total}
         if not counts.ok:
@@ -187,7 +201,7 @@ def ci_image(
         report.status = "passed"
         if registry:
             report.failed_stage = "publish"
-            pushed = publish(built.image_id, name, registry, latest=latest, insecure=insecure, echo=echo)
+            pushed = publish(built.image_id, name, registry, latest=latest, insecure=insecure)
             report.published = [{"reference": p.reference, "digest": p.digest} for p in pushed]
             report.tag, report.digest = pushed[0].reference, pushed[0].digest
             report.status = "published"
@@ -197,19 +211,32 @@ def ci_image(
     report.seconds = round(time.monotonic() - started, 1)
     with atomic_file(report_dir / f"{name}.json") as tmp:
         tmp.write_text(report.to_json())
-    if echo:
-        print(summary(report, report_dir), flush=True)
+    logger.info("%s", summary(report, report_dir))
+    return report
+
+
+def _plan(report: CiReport, tests: Sequence[str], keyword: str, images_dir: Path | None,
+          report_dir: Path, latest: bool, insecure: bool) -> CiReport:
+    """Dry run: what each stage would do (build, test, publish); nothing is built or written."""
+    name = report.image
+    built = build_image(name, images_dir=images_dir)
+    run_image_tests(name, "<the built image id>", report_dir / f"{name}.junit.xml",
+                    report_dir / f"{name}.pytest.log", paths=tests, keyword=keyword, images_dir=images_dir)
+    if report.registry:
+        publish(built.tags[0], name, report.registry, latest=latest, insecure=insecure)
+    logger.info("would write the report %s", report_dir / f"{name}.json")
+    report.status, report.failed_stage = "planned", None
     return report
 
 
 def run_ci(
-    names: Sequence[str] | None = None, *, images_dir: Path = IMAGES_DIR, **options: Any
+    names: Sequence[str] | None = None, *, images_dir: Path | None = None, **options: Any
 ) -> list[CiReport]:
     """:func:`ci_image` for each name (default: every definition); keep going, then fail with a list."""
     selected = list(names or image_names(images_dir))
     reports = [ci_image(name, images_dir=images_dir, **options) for name in selected]
-    if len(reports) > 1 and options.get("echo", True):
-        print(table(reports), flush=True)
+    if len(reports) > 1:
+        logger.info("%s", table(reports))
     failures = [r for r in reports if r.status == "failed"]
     if failures:
         lines = "\n".join(f"  {r.image}: {r.failed_stage}: {r.message.splitlines()[0]}" for r in failures)
@@ -218,8 +245,9 @@ def run_ci(
     return reports
 
 
-def summary(report: CiReport, report_dir: Path = REPORT_DIR) -> str:
+def summary(report: CiReport, report_dir: Path | None = None) -> str:
     """The one-screen human summary of a report."""
+    report_dir = report_dir or reports_dir()
     state = report.status.upper() + (f" at {report.failed_stage}" if report.failed_stage else "")
     lines = [f"ci {report.image}: {state}"]
     if report.image_id:

@@ -13,6 +13,7 @@ A push that fails leaves no ``HOST:PORT/boxwright/NAME`` tag behind locally.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 import time
@@ -25,7 +26,10 @@ import docker.errors
 
 from boxwright.engine import docker_client
 from boxwright.errors import PublishError
+from boxwright.proc import is_dry
 from boxwright.provenance import DIRTY_LABEL, INPUT_LABEL
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "NAMESPACE",
@@ -135,7 +139,7 @@ def is_transient_api_error(error: docker.errors.APIError) -> bool:
 
 def with_retries(
     attempt: Callable[[], T], *, retries: int = 3, delay: float = 2.0,
-    sleep: Callable[[float], None] = time.sleep, say: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep, say: Callable[[str], None] = log.warning,
 ) -> T:
     """Call ``attempt``; retry a transient PublishError up to ``retries`` times, backing off."""
     for number in range(retries + 1):
@@ -159,9 +163,16 @@ def publish(
     insecure: bool = False,
     auth: dict[str, str] | None = None,
     retries: int = 3,
-    echo: bool = True,
 ) -> list[Pushed]:
-    """Push local ``image`` as ``REGISTRY/boxwright/NAME`` under its release tags; return the digests."""
+    """Push local ``image`` as ``REGISTRY/boxwright/NAME`` under its release tags; return the digests.
+
+    Under ``--dry`` nothing is asked of the engine: the push is logged and ``[]`` returned.
+    """
+    if is_dry():
+        more = ", latest" if latest else ""
+        log.info("would push %s to %s as <version>-<revision>, <version>%s%s", image,
+                 registry_repository(registry, name), more, " (plain HTTP)" if insecure else "")
+        return []
     client = docker_client()
     try:
         local = client.images.get(image)
@@ -173,14 +184,13 @@ def publish(
     tags = release_tags(local.labels, latest=latest)
     previous = {tag: _image_id(client, f"{repository}:{tag}") for tag in tags}
     credentials = auth or registry_auth_from_env()
-    say: Callable[[str], None] = print if echo else (lambda _: None)
     pushed: list[Pushed] = []
     try:
         for tag in tags:
             local.tag(repository, tag)
         for tag in tags:
             pushed.append(with_retries(
-                lambda tag=tag: _push(client, repository, tag, credentials, echo), retries=retries, say=say,
+                lambda tag=tag: _push(client, repository, tag, credentials), retries=retries,
             ))
     except BaseException as error:
         _restore_tags(client, repository, previous)
@@ -188,20 +198,18 @@ def publish(
             done = ", ".join(p.reference.rsplit(":", 1)[1] for p in pushed)
             raise PublishError(f"{error} (already in the registry: {done})") from None
         raise
-    if echo:
-        for item in pushed:
-            print(f"pushed {item.reference} {item.digest}", flush=True)
+    for item in pushed:
+        log.info("pushed %s %s", item.reference, item.digest)
     return pushed
 
 
 def _push(client: docker.DockerClient, repository: str, tag: str,
-          auth: dict[str, str] | None, echo: bool) -> Pushed:
+          auth: dict[str, str] | None) -> Pushed:
     """One ``docker push``, printing each layer's state changes; errors become one line."""
     reference = f"{repository}:{tag}"
     seen: set[tuple[str, str]] = set()
     result: dict[str, Any] = {}
-    if echo:
-        print(f"pushing {reference}", flush=True)
+    log.info("pushing %s", reference)
     try:
         for chunk in client.api.push(repository, tag=tag, stream=True, decode=True, auth_config=auth):
             if "error" in chunk:
@@ -209,9 +217,9 @@ def _push(client: docker.DockerClient, repository: str, tag: str,
             if "aux" in chunk and "Digest" in chunk["aux"]:
                 result = chunk["aux"]
             layer, status = chunk.get("id", ""), chunk.get("status", "")
-            if echo and layer and status not in _QUIET and (layer, status) not in seen:
+            if layer and status not in _QUIET and (layer, status) not in seen:
                 seen.add((layer, status))
-                print(f"  {layer}: {status}", flush=True)
+                log.info("  %s: %s", layer, status)
     except docker.errors.APIError as error:
         raise PublishError(_one_line(reference, str(error.explanation or error)),
                            transient=is_transient_api_error(error)) from None

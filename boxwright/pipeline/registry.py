@@ -8,6 +8,7 @@ hand.  dockerd talks plain HTTP to registries in 127.0.0.0/8 (its default
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import socket
 import time
@@ -18,14 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from boxwright import paths
 from boxwright.errors import EngineError
-from boxwright.proc import require, spawn, stop, tail
+from boxwright.proc import is_dry, require, spawn, stop, tail
 
 if TYPE_CHECKING:
     import subprocess
 
-__all__ = ["LocalRegistry", "free_port", "htpasswd_line", "registry_config"]
+__all__ = ["LocalRegistry", "free_port", "htpasswd_line", "registry_config", "serve"]
 
+log = logging.getLogger(__name__)
 REGISTRY_BINARY = "docker-registry"
 
 
@@ -88,8 +91,14 @@ class LocalRegistry:
         return [REGISTRY_BINARY, "serve", str(self.root / "config.yml")]
 
     def start(self, timeout: float = 20.0) -> LocalRegistry:
-        """Write the config, start the registry, wait until ``/v2/`` answers."""
+        """Write the config, start the registry, wait until ``/v2/`` answers (under --dry: log it)."""
         require(REGISTRY_BINARY)
+        if is_dry():
+            self.port = self.port or 5000
+            log.info("would write %s (storage %s) and serve on %s", self.root / "config.yml",
+                     self.root / "data", self.address)
+            spawn(self.argv(), log_file=self.log)
+            return self
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port(self.host)
         htpasswd = None
@@ -99,8 +108,7 @@ class LocalRegistry:
         config = registry_config(self.address, self.root / "data", htpasswd, read_only=self.read_only)
         (self.root / "config.yml").write_text(json.dumps(config, indent=2) + "\n")
         self.process = spawn(self.argv(), log_file=self.log)
-        if self.process is None:  # dry run
-            return self
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -125,15 +133,21 @@ class LocalRegistry:
     def serve_forever(self) -> None:
         """Start, say where, then wait until the registry exits, Ctrl-C or SIGTERM (which stop it)."""
         self.start()
-        assert self.process is not None
-        print(f"registry on {self.address} (storage {self.root / 'data'}, log {self.log}); "
-              "Ctrl-C stops it", flush=True)
+        if self.process is None:  # dry run
+            return
+        log.info("registry on %s (storage %s, log %s); Ctrl-C stops it", self.address, self.root / "data",
+                 self.log)
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             self.process.wait()
         finally:
             self.stop()
             signal.signal(signal.SIGTERM, previous)
+
+
+def serve(port: int = 5000, root: str | Path = "") -> None:
+    """``./kit registry``: serve on 127.0.0.1:``port`` from ``root`` (default: build/registry)."""
+    LocalRegistry(Path(root).resolve() if root else paths.build_dir() / "registry", port=port).serve_forever()
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -16,7 +16,7 @@ from boxwright.bench.pid1 import VARIANTS
 
 @pytest.fixture(scope="module")
 def results(baseimage):
-    path = run_bench(quick=True, only="init,image", echo=False)
+    path = run_bench(quick=True, only="init,image")
     yield json.loads(path.read_text())
     path.unlink()
 

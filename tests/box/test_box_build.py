@@ -26,7 +26,7 @@ GIB = 1024**3
 def built(tmp_path_factory, request, preload_image) -> BoxResult:
     fixtures = Path(request.config.rootpath) / "tests" / "fixtures" / "boxes"
     root = tmp_path_factory.mktemp("box")
-    return build_box("tiny", boxes_dir=fixtures, dist=root / "dist", work=root / "work", echo=True)
+    return build_box("tiny", boxes_dir=fixtures, dist=root / "dist", work=root / "work")
 
 
 @pytest.fixture(scope="module")

@@ -99,16 +99,16 @@ def vagrant(tmp_path) -> VagrantHome:
 
 @pytest.fixture
 def dist(tmp_path) -> Path:
-    return tmp_path / "dist"
+    return tmp_path / "dist" / "boxes"
 
 
 def kit_publish(*args: str, env: dict[str, str], dist: Path) -> subprocess.CompletedProcess[str]:
     """The publish-box task as a user runs it (the invoke of this venv, in this checkout)."""
-    code = ("import sys; import boxwright.box.build as b; from pathlib import Path; "
-            f"b.DIST_DIR = Path({str(dist)!r}); from invoke import Program; import tasks; "
+    code = ("import sys; from invoke import Program; import tasks; "
             "Program(namespace=tasks.ns).run(['invoke', 'publish-box', *sys.argv[1:]])")
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    assert dist.name == "boxes"  # BOXWRIGHT_DIST_DIR names dist/, the boxes are in dist/boxes/
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True,
+                          env={**env, "BOXWRIGHT_DIST_DIR": str(dist.parent)}, text=True, timeout=120)
 
 
 def test_targets_are_s3_urls_or_directories(tmp_path):
@@ -202,7 +202,7 @@ def test_a_published_version_is_never_replaced(tmp_path, dist):
 @pytest.mark.parametrize("problem", ["wrong secret", "unknown key", "missing bucket", "unreachable",
                                      "no credentials"])
 def test_s3_failures_are_one_line_and_leave_the_old_catalog(s3_server, tmp_path, problem):
-    dist = tmp_path / "dist"
+    dist = tmp_path / "dist" / "boxes"
     make_box(dist, "0.4.1")
     to = f"s3://{s3_server.bucket}/failures-{problem.replace(' ', '-')}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

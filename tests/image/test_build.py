@@ -16,7 +16,7 @@ from boxwright.image.build import build_image
 
 
 def test_second_build_is_a_cache_hit(baseimage, image_definition, engine):
-    result = build_image(image_definition.name, echo=False)
+    result = build_image(image_definition.name)
     assert engine.images.get(baseimage).id == result.image_id
 
 
@@ -28,7 +28,7 @@ def test_failing_run_shows_its_tail_and_leaves_no_container(tmp_path, engine, ba
     )
     before = build_step_containers(engine)
     with pytest.raises(BuildError) as caught:
-        build_image("broken", images_dir=tmp_path, echo=False)
+        build_image("broken", images_dir=tmp_path)
     message = str(caught.value)
     assert message.startswith("docker build of boxwright/broken:0.0.1 failed")
     assert "Unable to locate package no-such-package-boxwright" in message

@@ -7,21 +7,21 @@ import shutil
 
 import pytest
 
+from boxwright import paths
 from boxwright.errors import BuildError
-from boxwright.image.definition import IMAGES_DIR
 from boxwright.image.sbom import read_sbom
 from boxwright.pipeline.ci import ci_image, run_ci
 from boxwright.pipeline.publish import release_tags
 from boxwright.provenance import INPUT_LABEL
 from support.registry import manifest_digest, repository_tags
 
-FIXTURES = IMAGES_DIR.parent / "tests" / "fixtures" / "ci"
+FIXTURES = paths.images_dir().parent / "tests" / "fixtures" / "ci"
 PASSING = [str(FIXTURES / "passing_selection.py")]
 FAILING = [str(FIXTURES / "failing_selection.py")]
 
 
 def test_a_failing_test_blocks_the_publish(tmp_path, registry, tags_for):
-    report = ci_image("baseimage", registry=registry.address, tests=FAILING, report_dir=tmp_path, echo=False)
+    report = ci_image("baseimage", registry=registry.address, tests=FAILING, report_dir=tmp_path)
     assert report.status == "failed"
     assert report.failed_stage == "test"
     assert report.tag.startswith("boxwright/baseimage:")  # named, not pushed
@@ -37,14 +37,14 @@ def test_a_failing_test_blocks_the_publish(tmp_path, registry, tags_for):
 
 def test_no_selected_test_blocks_the_publish(tmp_path, registry):
     report = ci_image("baseimage", registry=registry.address, tests=PASSING, keyword="no_such_test",
-                      report_dir=tmp_path, echo=False)
+                      report_dir=tmp_path)
     assert report.status == "failed"
     assert "no image tests were selected" in report.message
     assert repository_tags(registry.address, "boxwright/baseimage") == []
 
 
 def test_passing_tests_publish_and_the_report_says_what(tmp_path, registry, engine):
-    report = ci_image("baseimage", registry=registry.address, tests=PASSING, report_dir=tmp_path, echo=False)
+    report = ci_image("baseimage", registry=registry.address, tests=PASSING, report_dir=tmp_path)
     assert report.status == "published", report.message
     image = engine.images.get(report.image_id)
     tags = release_tags(image.labels)
@@ -63,21 +63,21 @@ def test_passing_tests_publish_and_the_report_says_what(tmp_path, registry, engi
 
 
 def test_without_a_registry_ci_tests_and_publishes_nothing(tmp_path):
-    report = ci_image("baseimage", tests=PASSING, report_dir=tmp_path, echo=False)
+    report = ci_image("baseimage", tests=PASSING, report_dir=tmp_path)
     assert report.status == "passed"
     assert report.published == []
 
 
 def test_all_keeps_going_and_lists_every_failure(tmp_path, registry):
     images = tmp_path / "images"
-    shutil.copytree(IMAGES_DIR / "baseimage", images / "baseimage", symlinks=True)
+    shutil.copytree(paths.images_dir() / "baseimage", images / "baseimage", symlinks=True)
     (images / "broken").mkdir()
     (images / "broken" / "image.toml").write_text('version = "0.0.1"\nbootstrap = { suite = "trixie" }\n'
                                                   'pakages = ["runit"]\n')
     reports = tmp_path / "reports"
     with pytest.raises(BuildError) as caught:
         run_ci(None, images_dir=images, registry=registry.address, tests=PASSING,
-               report_dir=reports, echo=False)
+               report_dir=reports)
     message = str(caught.value)
     assert message.startswith("ci failed for 1 of 2 image(s), which were not published")
     assert "broken: build:" in message and "did you mean 'packages'" in message

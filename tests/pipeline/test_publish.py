@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import socket
 import struct
 import subprocess
@@ -24,7 +25,7 @@ from support.tar import tar_of
 
 def test_round_trip_push_pull_run(engine, containers, image_id, registry):
     image = engine.images.get(image_id)
-    pushed = publish(image_id, "baseimage", registry.address, echo=False)
+    pushed = publish(image_id, "baseimage", registry.address)
     tags = release_tags(image.labels)
     assert [p.reference for p in pushed] == [f"{registry.address}/boxwright/baseimage:{t}" for t in tags]
     digest = pushed[0].digest
@@ -44,15 +45,15 @@ def test_round_trip_push_pull_run(engine, containers, image_id, registry):
 
 
 def test_publishing_again_gives_the_same_tags_and_digest(image_id, registry):
-    first = publish(image_id, "baseimage", registry.address, echo=False)
-    again = publish(image_id, "baseimage", registry.address, echo=False, latest=False)
+    first = publish(image_id, "baseimage", registry.address)
+    again = publish(image_id, "baseimage", registry.address, latest=False)
     assert [(p.reference, p.digest) for p in again] == [(p.reference, p.digest) for p in first[:2]]
 
 
 def test_unreachable_registry_is_one_clear_line_and_leaves_no_tags(image_id, tags_for):
     address = f"127.0.0.1:{free_port()}"
     with pytest.raises(PublishError) as caught:
-        publish(image_id, "baseimage", address, echo=False)
+        publish(image_id, "baseimage", address)
     message = str(caught.value)
     assert "\n" not in message
     assert "connection refused" in message
@@ -63,7 +64,7 @@ def test_unreachable_registry_is_one_clear_line_and_leaves_no_tags(image_id, tag
 def test_registry_wanting_credentials_refuses_without_them(image_id, auth_registry, tags_for, monkeypatch):
     monkeypatch.delenv("BOXWRIGHT_REGISTRY_USERNAME", raising=False)
     with pytest.raises(PublishError) as caught:
-        publish(image_id, "baseimage", auth_registry.address, echo=False)
+        publish(image_id, "baseimage", auth_registry.address)
     message = str(caught.value)
     assert "\n" not in message
     assert "no basic auth credentials" in message
@@ -73,7 +74,7 @@ def test_registry_wanting_credentials_refuses_without_them(image_id, auth_regist
 
 def test_wrong_password_is_refused(image_id, auth_registry, credentials, tags_for):
     with pytest.raises(PublishError, match="unauthorized"):
-        publish(image_id, "baseimage", auth_registry.address, echo=False,
+        publish(image_id, "baseimage", auth_registry.address,
                 auth={**credentials, "password": "wrong"})
     assert tags_for(auth_registry.address) == []
 
@@ -81,14 +82,14 @@ def test_wrong_password_is_refused(image_id, auth_registry, credentials, tags_fo
 def test_credentials_from_the_environment_are_used(image_id, auth_registry, credentials, monkeypatch):
     monkeypatch.setenv("BOXWRIGHT_REGISTRY_USERNAME", credentials["username"])
     monkeypatch.setenv("BOXWRIGHT_REGISTRY_PASSWORD", credentials["password"])
-    pushed = publish(image_id, "baseimage", auth_registry.address, echo=False, latest=False)
+    pushed = publish(image_id, "baseimage", auth_registry.address, latest=False)
     assert len(pushed) == 2
 
 
 def test_plain_http_off_loopback_is_a_tls_refusal(image_id, off_loopback_registry, tags_for):
     address = off_loopback_registry.address
     with pytest.raises(PublishError) as caught:
-        publish(image_id, "baseimage", address, echo=False)
+        publish(image_id, "baseimage", address)
     assert "server gave HTTP response to HTTPS client" in str(caught.value)
     assert "--insecure" in str(caught.value)
     assert tags_for(address) == []
@@ -97,13 +98,13 @@ def test_plain_http_off_loopback_is_a_tls_refusal(image_id, off_loopback_registr
 def test_insecure_flag_is_checked_against_dockerd(image_id, off_loopback_registry, tags_for):
     address = off_loopback_registry.address
     with pytest.raises(PublishError, match="dockerd would still use HTTPS"):
-        publish(image_id, "baseimage", address, echo=False, insecure=True)
+        publish(image_id, "baseimage", address, insecure=True)
     assert tags_for(address) == []
 
 
 def test_missing_local_image_names_the_build_command():
     with pytest.raises(PublishError, match=r"build-image --name nothing-here"):
-        publish("boxwright/nothing-here:0.0.0", "nothing-here", "127.0.0.1:5000", echo=False)
+        publish("boxwright/nothing-here:0.0.0", "nothing-here", "127.0.0.1:5000")
 
 
 def test_publish_task_refusal_is_one_line_and_exit_1(image_id):
@@ -147,18 +148,20 @@ def port_with_503() -> int:
     ({"users": {"ci": "s3cret-for-tests"}}, "no basic auth credentials"),
     ({"read_only": True}, "error parsing HTTP 405 response body"),  # maintenance mode: pushes refused
 ], ids=["wants-credentials", "read-only"])
-def test_a_refusal_on_port_503x_with_a_503_tag_is_not_retried(image_503, start_registry, tags_for, capsys,
+def test_a_refusal_on_port_503x_with_a_503_tag_is_not_retried(image_503, start_registry, tags_for, caplog,
                                                               monkeypatch, options, said):
     monkeypatch.delenv("BOXWRIGHT_REGISTRY_USERNAME", raising=False)
+    caplog.set_level(logging.INFO, logger="boxwright")
     registry = start_registry(port=port_with_503(), **options)
     assert "503" in registry.address
     with pytest.raises(PublishError) as caught:
-        publish(image_503, "tag-503", registry.address, echo=True)
+        publish(image_503, "tag-503", registry.address)
     message = str(caught.value)
     assert message.startswith(f"push of {registry.address}/boxwright/tag-503:5.0.3-503503503503 refused: ")
     assert said in message and "\n" not in message
     assert not caught.value.transient
-    assert "transient failure" not in capsys.readouterr().out  # refused once, never retried
+    assert "pushing " in caplog.text  # the progress is there ...
+    assert "transient failure" not in caplog.text  # ... and says it was refused once, never retried
     assert tags_for(registry.address) == []
 
 
@@ -187,9 +190,10 @@ def resetting_peer() -> Iterator[str]:
     server.close()
 
 
-def test_a_connection_reset_is_retried(image_503, resetting_peer, tags_for, capsys):
+def test_a_connection_reset_is_retried(image_503, resetting_peer, tags_for, caplog):
+    caplog.set_level(logging.INFO, logger="boxwright")
     with pytest.raises(PublishError) as caught:
-        publish(image_503, "tag-503", resetting_peer, echo=True, retries=1)
+        publish(image_503, "tag-503", resetting_peer, retries=1)
     assert "connection reset by peer" in str(caught.value) and caught.value.transient
-    assert "retry 1 of 1 in 2 s" in capsys.readouterr().out
+    assert "retry 1 of 1 in 2 s" in caplog.text
     assert tags_for(resetting_peer) == []

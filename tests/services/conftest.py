@@ -30,7 +30,7 @@ def variant_image(
     def build(name: str) -> str:
         key = f"service-images/{name}"
         if key not in built_images:
-            built_images[key] = build_image(name, images_dir=VARIANTS, echo=False)
+            built_images[key] = build_image(name, images_dir=VARIANTS)
             hold_image(built_images[key].image_id, name)
         return built_images[key].image_id
 

@@ -114,6 +114,8 @@ def test_dry_run_logs_and_runs_nothing(tmp_path, caplog):
         streamed = proc.stream(["sh", "-c", f"touch {marker}"], input="x\ny\n")
         spawned = proc.spawn(["touch", str(marker)], log_file=tmp_path / "log")
         proc.require("no-such-tool-anywhere")  # a dry run needs no host tools
+        probed = proc.run(["echo", "read-only"], probe=True)  # reads, changes nothing: runs anyway
+    assert (probed.dry, probed.output) == (False, "read-only\n")
     assert not proc.is_dry()
     assert (result.ok, result.dry, result.output, streamed.dry, spawned) == (True, True, "", True, None)
     assert not marker.exists() and not (tmp_path / "log").exists()

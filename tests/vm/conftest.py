@@ -16,7 +16,7 @@ import pytest
 import testinfra
 
 from boxwright import PROJECT_ROOT
-from boxwright.bench.box import LAST_TEST_BOX
+from boxwright.bench.box import last_test_box
 from boxwright.box.accel import detect_accel
 from boxwright.box.boot import booted_box
 from boxwright.box.definition import load_box
@@ -53,8 +53,8 @@ def vms(catalog, request):
     record = {"seconds": round(time.monotonic() - started, 1), "tests": len(vm_tests),
               "up_seconds": round(booted.up_seconds, 1), "accelerator": accel.name,
               "version": booted.version}
-    LAST_TEST_BOX.parent.mkdir(parents=True, exist_ok=True)
-    LAST_TEST_BOX.write_text(json.dumps(record) + "\n")
+    last_test_box().parent.mkdir(parents=True, exist_ok=True)
+    last_test_box().write_text(json.dumps(record) + "\n")
 
 
 @pytest.fixture(scope="session")

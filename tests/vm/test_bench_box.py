@@ -12,7 +12,7 @@ pytestmark = pytest.mark.bench  # a benchmark too; `vm` comes from the folder
 
 
 def test_box_group_records_build_stages_sizes_and_boot(catalog):
-    path = run_bench(quick=True, only="box", echo=False)
+    path = run_bench(quick=True, only="box")
     try:
         results = json.loads(path.read_text())
     finally:

@@ -6,13 +6,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from boxwright.box.boot import WORK_DIR, BootedBox, _clean_up, _virsh
+from boxwright.box.boot import BootedBox, _clean_up, _virsh, work_dir
 from boxwright.box.vagrant import Vagrant
 
 
 def test_domains_are_removed_when_vagrant_destroy_fails():
-    WORK_DIR.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="vms-", dir=WORK_DIR))
+    work_dir().mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="vms-", dir=work_dir()))
     (root / "domain.xml").write_text(
         f"<domain type='qemu'><name>{root.name}_one</name><memory unit='MiB'>64</memory>"
         "<os><type arch='x86_64'>hvm</type></os></domain>"
@@ -20,6 +20,6 @@ def test_domains_are_removed_when_vagrant_destroy_fails():
     subprocess.run(["virsh", "-c", "qemu:///system", "define", str(root / "domain.xml")],
                    check=True, capture_output=True)
     # No Vagrantfile in root: `vagrant destroy` fails, as it does for a half-created machine.
-    _clean_up(BootedBox("boxwright/none", "0.0.0", "qemu", root, Vagrant(root, echo=False)), echo=False)
+    _clean_up(BootedBox("boxwright/none", "0.0.0", "qemu", root, Vagrant(root)))
     assert f"{root.name}_one" not in _virsh("list", "--all", "--name").split()
     assert not root.exists()

@@ -18,7 +18,7 @@ BOXES = FIXTURES / "boxes"
 def test_missing_tool_names_its_debian_package(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with none of the tools
     with pytest.raises(ToolMissing) as caught:
-        build_box("tiny", boxes_dir=BOXES, dist=tmp_path / "dist", work=tmp_path / "work", echo=False)
+        build_box("tiny", boxes_dir=BOXES, dist=tmp_path / "dist", work=tmp_path / "work")
     tool = next(iter(TOOLS))
     assert str(caught.value) == f"'{tool}' not found: install the Debian package '{TOOLS[tool]}'"
     assert not (tmp_path / "dist").exists()
@@ -37,7 +37,7 @@ def small_filesystem(tmp_path):
 def test_full_disk_is_one_line_before_any_work(small_filesystem):
     with pytest.raises(BuildError) as caught:
         build_box("tiny", boxes_dir=BOXES, dist=small_filesystem / "dist",
-                  work=small_filesystem / "work", echo=False)
+                  work=small_filesystem / "work")
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith("only 0.0 GB free in ") and "a box build needs 4 GB" in message

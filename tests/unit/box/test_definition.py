@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from boxwright.box.definition import BOXES_DIR, box_names, load_box
+from boxwright.box.definition import box_names, load_box
 from boxwright.errors import DefinitionError
 
 
@@ -18,7 +18,7 @@ def test_defaults(write_box):
 
 
 def test_docker_host_is_defined():
-    assert "docker-host" in box_names(BOXES_DIR)
+    assert "docker-host" in box_names()
     box = load_box("docker-host")
     assert box.users[0].name == "vagrant" and box.users[0].sudo
     assert "docker" in box.users[0].groups

@@ -1,0 +1,59 @@
+"""Where boxwright reads definitions and writes outputs, each with an environment override.
+
+=============  ======================  =================================================
+function       default                 override
+=============  ======================  =================================================
+images_dir()   images/                 BOXWRIGHT_IMAGES_DIR  (image definitions)
+boxes_dir()    boxes/                  BOXWRIGHT_BOXES_DIR   (box definitions)
+build_dir()    build/                  BOXWRIGHT_BUILD_DIR   (work files, reports, caches)
+dist_dir()     dist/                   BOXWRIGHT_DIST_DIR    (built boxes and catalogs)
+results_dir()  bench/results/          BOXWRIGHT_RESULTS_DIR (bench runs)
+=============  ======================  =================================================
+
+Relative defaults are under the checkout; the environment is read at each call, so a
+test (or a private set of definitions) can point one process elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from boxwright import PROJECT_ROOT
+
+__all__ = ["ENV", "boxes_dir", "build_dir", "dist_dir", "images_dir", "results_dir"]
+
+#: Each location: its environment variable and its default under the checkout.
+ENV = {
+    "images": ("BOXWRIGHT_IMAGES_DIR", "images"),
+    "boxes": ("BOXWRIGHT_BOXES_DIR", "boxes"),
+    "build": ("BOXWRIGHT_BUILD_DIR", "build"),
+    "dist": ("BOXWRIGHT_DIST_DIR", "dist"),
+    "results": ("BOXWRIGHT_RESULTS_DIR", "bench/results"),
+}
+
+
+def _dir(kind: str) -> Path:
+    variable, default = ENV[kind]
+    value = os.environ.get(variable, "").strip()
+    return Path(value).resolve() if value else PROJECT_ROOT / default
+
+
+def images_dir() -> Path:
+    return _dir("images")
+
+
+def boxes_dir() -> Path:
+    return _dir("boxes")
+
+
+def build_dir() -> Path:
+    return _dir("build")
+
+
+def dist_dir() -> Path:
+    return _dir("dist")
+
+
+def results_dir() -> Path:
+    return _dir("results")
