@@ -38,10 +38,10 @@ def _load(path: Path = TABLE) -> tuple[dict[str, Part], dict[str, tuple[str, ...
     data = tomllib.loads(path.read_text())
     table: dict[str, Part] = {}
     for name, row in data["parts"].items():
-        packages = tuple(tuple(entry.split(":", 1)) for entry in row["packages"])
-        if any(len(entry) != 2 for entry in packages):
+        if any(":" not in entry for entry in row["packages"]):
             raise ValueError(f"{path}: parts.{name}.packages: each entry is 'package:command'")
-        table[name] = Part(name, row.get("label", name), packages, row.get("daemon", ""))  # type: ignore[arg-type]
+        packages = tuple((entry.partition(":")[0], entry.partition(":")[2]) for entry in row["packages"])
+        table[name] = Part(name, row.get("label", name), packages, row.get("daemon", ""))
     tasks = {task: tuple(names) for task, names in data["tasks"].items()}
     for task, names in tasks.items():
         if unknown := set(names) - set(table):

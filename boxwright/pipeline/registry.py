@@ -109,16 +109,25 @@ class LocalRegistry:
         (self.root / "config.yml").write_text(json.dumps(config, indent=2) + "\n")
         self.process = spawn(self.argv(), log_file=self.log)
         assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            if _answers(f"http://{self.address}/v2/"):
-                return self
-            time.sleep(0.1)
+        if self._up(timeout):
+            return self
         self.stop()
         output = tail(self.log.read_text(errors="replace"), 5)
         raise EngineError(f"docker-registry did not come up on {self.address}:\n{output}")
+
+    def _up(self, timeout: float) -> bool:
+        """Wait until ``/v2/`` answers; stop the registry if anything (Ctrl-C too) interrupts the wait."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and self.process.poll() is None:
+                if _answers(f"http://{self.address}/v2/"):
+                    return True
+                time.sleep(0.1)
+        except BaseException:
+            self.stop()
+            raise
+        return False
 
     def stop(self) -> None:
         """Stop the registry (SIGTERM, then SIGKILL after 10 s)."""
@@ -131,14 +140,18 @@ class LocalRegistry:
         self.stop()
 
     def serve_forever(self) -> None:
-        """Start, say where, then wait until the registry exits, Ctrl-C or SIGTERM (which stop it)."""
-        self.start()
-        if self.process is None:  # dry run
-            return
-        log.info("registry on %s (storage %s, log %s); Ctrl-C stops it", self.address, self.root / "data",
-                 self.log)
+        """Start, say where, then wait until the registry exits, Ctrl-C or SIGTERM (which stop it).
+
+        The registry runs in its own session (the runner's rule), so whenever this returns or
+        raises -- even on a Ctrl-C that lands while it is still starting -- it is stopped here.
+        """
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
+            self.start()
+            if self.process is None:  # dry run
+                return
+            log.info("registry on %s (storage %s, log %s); Ctrl-C stops it", self.address,
+                     self.root / "data", self.log)
             self.process.wait()
         finally:
             self.stop()
