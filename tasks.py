@@ -35,14 +35,17 @@ def build_image(c: Context, name: str = "baseimage", no_cache: bool = False) -> 
 
 @task(
     name="build-box",
-    help={"name": "box definition under boxes/ (default: docker-host)"},
+    help={
+        "name": "box definition under boxes/ (default: docker-host)",
+        "no-cache": "rebuild every stage (default: reuse stages, and versions, whose inputs are unchanged)",
+    },
 )
-def build_box(c: Context, name: str = "docker-host") -> None:
+def build_box(c: Context, name: str = "docker-host", no_cache: bool = False) -> None:
     """Build the Vagrant box boxes/<name>/ into dist/boxes/ and add it to the box's catalog."""
     from boxwright.box.build import build_box as build
 
     with user_errors(c):
-        build(name)
+        build(name, no_cache=no_cache)
 
 
 @task(
@@ -66,6 +69,32 @@ def publish_box(c: Context, to: str, box: str = "docker-host", base_url: str = "
         print(f"{len(result.uploaded)} box file(s) uploaded, {len(result.already)} already there "
               f"({result.bytes_uploaded / 1e6:.0f} MB in {result.seconds:.1f} s)\n"
               f"vagrant box add {result.catalog_url}")
+
+
+@task(
+    name="prune-boxes",
+    iterable=["published"],
+    help={
+        "box": "box definition under boxes/ (default: docker-host)",
+        "keep": "how many of the newest versions to keep (default: 1)",
+        "published": "a published catalog (http(s)://, s3://, path) whose versions are kept; repeatable",
+        "endpoint": "S3 endpoint for an s3:// --published catalog",
+        "profile": "AWS profile for an s3:// --published catalog",
+    },
+)
+def prune_boxes(c: Context, box: str = "docker-host", keep: int = 1, published: list[str] | None = None,
+                endpoint: str = "", profile: str = "") -> None:
+    """Remove old versions of a box from dist/, build/ and its local catalog (never the newest)."""
+    from boxwright.box.prune import prune_boxes as prune
+
+    with user_errors(c):
+        result = prune(box, keep=keep, published=published or [], endpoint=endpoint, profile=profile,
+                       dry=is_dry_context(c))
+        verb = "would remove" if is_dry_context(c) else "removed"
+        print(f"{verb} {len(result.removed)} version(s) {' '.join(result.removed)} and "
+              f"{len(result.stage_files)} stage file(s), {result.freed_bytes / 1e6:.0f} MB; kept "
+              f"{' '.join(result.kept + result.protected) or 'none'}"
+              f"{' (published: ' + ' '.join(result.protected) + ')' if result.protected else ''}")
 
 
 @task(
@@ -159,4 +188,5 @@ def registry(c: Context, port: int = 5000, root: str = "") -> None:
         serve(port, root)
 
 
-ns = Collection(render, build_image, build_box, publish_box, test, test_box, bench, publish, ci, registry)
+ns = Collection(render, build_image, build_box, publish_box, prune_boxes, test, test_box, bench, publish, ci,
+                registry)

@@ -1,19 +1,36 @@
-"""The box group: build time per stage, sizes, and `vagrant up` → SSH for the docker-host box.
+"""The box group: cold vs reused builds, per-provider packaging, publishing, `vagrant up` → SSH.
 
-A full run builds a fresh box; ``--quick`` reuses the newest one already built
-(the test suite has just built and booted it) so only the boot is timed again.
+A full run builds the docker-host box from nothing (``--no-cache``), then again with
+nothing changed (a reused version), then with one file under ``rootfs/`` changed (a
+copy of the definition, so the real catalog is untouched); it publishes the box to a
+real S3 server (SeaweedFS from the test dependencies) and to a directory served over
+HTTP, and times ``vagrant box add`` from that URL.  ``--quick`` reuses the newest build
+(the test suite has just built and booted it) and times the no-op rebuild and the boot.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from boxwright import PROJECT_ROOT, paths
 from boxwright.bench.record import Recorder
 from boxwright.box.accel import detect_accel
 from boxwright.box.boot import booted_box, newest_version, work_dir
 
-__all__ = ["bench_box", "last_test_box"]
+__all__ = ["bench_box", "last_test_box", "last_vmdk_boot"]
 
 BOX = "docker-host"
 MB = 1e6
@@ -24,40 +41,133 @@ def last_test_box() -> Path:
     return work_dir() / "last-run.json"
 
 
+def last_vmdk_boot() -> Path:
+    """Written by tests/vm/test_virtualbox_vmdk.py: the VMDK's boot under QEMU."""
+    return work_dir() / "last-vmdk-boot.json"
+
+
 def bench_box(rec: Recorder, name: str = BOX) -> None:
-    """Build (unless --quick finds a box), record stages and sizes, boot once and time SSH."""
-    from boxwright.box.build import dist_boxes
+    """Build (cold unless --quick finds a box), rebuild, publish, boot; record it all."""
+    from boxwright.box.build import build_box, dist_boxes
 
     catalog = dist_boxes() / f"{name}.json"
     if rec.quick and catalog.is_file():
         version = newest_version(catalog)[1]
-        build = json.loads((catalog.parent / name / version / "build.json").read_text())
         note = "newest existing build (--quick)"
     else:
-        from boxwright.box.build import build_box
-
-        result = build_box(name)
-        version = result.version
-        build = json.loads((result.box.parent / "build.json").read_text())
-        note = ""
+        version = build_box(name, no_cache=True).version
+        note = "--no-cache"
+    build = json.loads((catalog.parent / name / version / "build.json").read_text())
     accel = detect_accel()
     rec.facts["box accelerator"] = f"{accel.name} ({accel.reason})"
+    rec.add("box", "build: cold (every stage)", name, "s", [build["total_seconds"]], note=note)
     for stage, seconds in build["stages_seconds"].items():
-        rec.add("box", f"build stage: {stage}", name, "s", [seconds], note=note)
-    rec.add("box", "build total", name, "s", [build["total_seconds"]], note=f"{build['accelerator']}")
+        if not stage.startswith("package-"):
+            rec.add("box", f"build stage: {stage}", name, "s", [seconds], note=note)
+    started = time.monotonic()
+    noop = build_box(name)
+    rec.add("box", "build: no-op rebuild", name, "s", [time.monotonic() - started],
+            note=f"reused {noop.version}" if noop.reused else "NOT reused")
+    if not rec.quick:
+        _one_file_changed(rec, name)
     sizes = build["sizes_bytes"]
-    rec.add("box", "box file size", name, "MB", [sizes["box"] / MB])
+    for stage, seconds in build["stages_seconds"].items():
+        if stage.startswith("package-"):
+            provider = stage.removeprefix("package-")
+            rec.add("box", "packaging time", provider, "s", [seconds])
+            box = catalog.parent / name / version / f"{name}-{version}-{provider}-amd64.box"
+            rec.add("box", ".box size", provider, "MB", [box.stat().st_size / MB])
     rec.add("box", "qcow2 actual size", name, "MB", [sizes["disk_actual"] / MB])
     rec.add("box", "qcow2 virtual size", name, "MB", [sizes["disk_virtual"] / MB])
+    if not rec.quick:
+        _publish(rec, name)
     with booted_box(catalog, machines=("default",), driver=accel.libvirt_driver) as vm:
         rec.add("box", "vagrant up → SSH ready (incl. pool upload)", name, "s", [vm.up_seconds],
                 note=f"{accel.name}, version {version}")
-    last = _last_test_box()
+    last = _read(last_test_box())
     if last:
         rec.add("box", "test-box total (last run)", name, "s", [last["seconds"]],
                 note=f"{last['tests']} checks, 2 VMs")
+    vmdk = _read(last_vmdk_boot())
+    if vmdk:
+        rec.add("box", "VMDK under QEMU → SSH banner (last run)", "virtualbox", "s",
+                [vmdk["ssh_banner_seconds"]], note=f"{vmdk['accelerator']}, AHCI + virtio-net")
 
 
-def _last_test_box() -> dict[str, float] | None:
-    path = last_test_box()
+def _one_file_changed(rec: Recorder, name: str) -> None:
+    """Rebuild a copy of the definition with one rootfs/ file edited (same stage cache)."""
+    from boxwright.box.build import build_box
+
+    with tempfile.TemporaryDirectory(prefix="bench-box-") as tmp:
+        boxes = Path(tmp) / "boxes"
+        shutil.copytree(paths.boxes_dir() / name, boxes / name)
+        motd = boxes / name / "rootfs" / "etc" / "motd"
+        motd.write_text(motd.read_text() + f"bench {time.time_ns()}\n")
+        started = time.monotonic()
+        result = build_box(name, boxes_dir=boxes, dist=Path(tmp) / "dist")
+        rec.add("box", "build: one rootfs/ file changed", name, "s", [time.monotonic() - started],
+                note=f"reused: {', '.join(result.reused_stages) or 'nothing'}")
+
+
+def _publish(rec: Recorder, name: str) -> None:
+    """Publish to a real S3 server and to a directory served over HTTP; time vagrant box add."""
+    from boxwright.box.publish import publish_box
+
+    sys.path.insert(0, str(PROJECT_ROOT / "tests"))
+    from support.s3 import start_s3_server  # a test dependency: SeaweedFS' weed mini
+
+    with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
+        root = Path(tmp)
+        (root / "s3").mkdir()
+        with start_s3_server(root / "s3") as server, _env(server.env()):
+            result = publish_box(name, f"s3://{server.bucket}/bench", endpoint=server.endpoint)
+        rec.add("box", "publish-box to S3 (SeaweedFS, 127.0.0.1)", name, "s", [result.seconds],
+                note=f"{len(result.uploaded)} box files, {result.bytes_uploaded / MB:.0f} MB")
+        served = root / "www"
+        served.mkdir()
+        with _http(served) as url:
+            published = publish_box(name, str(served), base_url=url)
+            home = root / "vagrant.d"
+            env = dict(os.environ, VAGRANT_HOME=str(home), VAGRANT_CHECKPOINT_DISABLE="1")
+            started = time.monotonic()
+            subprocess.run(["vagrant", "box", "add", "--provider", "libvirt", published.catalog_url],
+                           env=env, capture_output=True, check=True, timeout=900)
+            rec.add("box", "vagrant box add from HTTP", "libvirt", "s", [time.monotonic() - started])
+
+
+@contextlib.contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Python's file server without a log line per request."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _http(directory: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _read(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None

@@ -1,10 +1,12 @@
-"""Build a Vagrant box from ``boxes/<name>/``: rootfs, customise, disk, package, catalog.
+"""Build a Vagrant box from ``boxes/<name>/``: rootfs, files, disk, a package per provider, catalog.
 
-Each stage is a timed progress step (:mod:`boxwright.progress`), writes to a temporary path
-and renames it into place, so a failure or Ctrl-C leaves the previous outputs
-and no half-written box.  The stages' figures (durations, sizes, accelerator)
-go to ``build.json`` beside the box for ``invoke bench``.  Under ``--dry`` the
-stages log the commands they would run and nothing is written.
+Each stage's output is kept under a hash of its inputs (:mod:`boxwright.box.stages`)
+and reused when the hash matches; a build whose every input matches an existing
+version reuses that version and finishes in seconds.  ``no_cache`` rebuilds all.
+Each stage writes to a temporary path and renames it into place, so a failure or
+Ctrl-C leaves the previous outputs and no half-written box.  The stages' figures
+(durations, reuse, sizes, tool versions, keys) go to ``build.json`` beside the
+boxes for ``invoke bench`` and for reuse.
 """
 
 from __future__ import annotations
@@ -12,12 +14,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import errno
-import io
 import json
 import logging
 import os
 import shutil
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,6 +27,7 @@ from typing import Any
 
 from boxwright import __version__, hostparts, paths
 from boxwright.atomic import atomic_dir, atomic_file, remove_stale_temporaries
+from boxwright.box import virtualbox
 from boxwright.box.accel import Accel, detect_accel
 from boxwright.box.catalog import (
     add_version,
@@ -34,17 +35,41 @@ from boxwright.box.catalog import (
     provider_entry,
     read_catalog,
     sha256_file,
+    version_key,
     write_catalog,
 )
 from boxwright.box.definition import BoxDefinition, load_box
-from boxwright.box.disk import compress_argv, create_argv, disk_layout, guestfish_script, run_guestfish
-from boxwright.box.preload import save_images
-from boxwright.box.rootfs import mmdebstrap_argv, render_overlay, template_context
+from boxwright.box.disk import (
+    GRUB_INSTALL,
+    compress_argv,
+    create_argv,
+    disk_layout,
+    guestfish_script,
+    run_guestfish,
+)
+from boxwright.box.package import (
+    ARCH,
+    Packaged,
+    box_file_name,
+    libvirt_metadata,
+    package,
+    qemu_info,
+    render_libvirt_vagrantfile,
+)
+from boxwright.box.preload import image_ids, save_images
+from boxwright.box.rootfs import (
+    COMMON_ROOTFS,
+    box_files_tar,
+    mmdebstrap_argv,
+    render_overlay,
+    rendered_files,
+)
+from boxwright.box.stages import StageCache, StageKeys, digest, tool_versions, tree_digest
 from boxwright.errors import BuildError, ToolMissing
 from boxwright.proc import is_dry, require, run, stream
-from boxwright.progress import Step, note, step
+from boxwright.progress import note, step
 from boxwright.provenance import git_dirty, git_revision, source_date_epoch
-from boxwright.render import render_template
+from boxwright.render import TEMPLATES_DIR
 
 __all__ = [
     "BoxResult",
@@ -54,33 +79,44 @@ __all__ = [
     "dist_boxes",
     "metadata",
     "render_vagrantfile",
+    "stage_keys",
+    "work_boxes",
 ]
 
 log = logging.getLogger(__name__)
 
-PROVIDER = "libvirt"
 #: Tools a box build runs, and the Debian package of each (the "box" part of hostparts.toml).
 TOOLS = hostparts.tools("box")
-#: A box build needs about this much room in build/ and dist/ (rootfs, disk, box).
+#: A box build needs about this much room in build/ and dist/ (rootfs, disk, boxes).
 MIN_FREE_BYTES = 4 * 10**9
-STAGES = 5
+#: Templates each stage renders (a change to one changes that stage's key).
+_DISK_TEMPLATES = ("box/fstab.j2", "box/grub.cfg.j2")
+_PACKAGE_TEMPLATES = {"libvirt": ("box/Vagrantfile.j2",),
+                      "virtualbox": ("box/virtualbox/box.ovf.j2", "box/virtualbox/Vagrantfile.j2")}
+
+#: Definition fields the rootfs stage does not read (disk layout, VM settings, packaging).
+_NOT_IN_ROOTFS = ("name", "path", "version", "description", "cpus", "memory", "disk_gb", "disk_bus",
+                  "compression", "providers")
+
+metadata = libvirt_metadata
+render_vagrantfile = render_libvirt_vagrantfile
 
 
 @dataclass
 class BoxResult:
-    """What a build produced and what it cost."""
+    """What a build produced (or reused) and what it cost."""
 
     name: str
     version: str
     box: Path
     catalog: Path
     accel: str
+    boxes: dict[str, Path] = field(default_factory=dict)
+    reused: bool = False
     stages: dict[str, float] = field(default_factory=dict)
+    reused_stages: list[str] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
-
-
-def box_file_name(box: BoxDefinition) -> str:
-    return f"{box.name}-{PROVIDER}.box"
+    keys: StageKeys | None = None
 
 
 def dist_boxes() -> Path:
@@ -89,7 +125,7 @@ def dist_boxes() -> Path:
 
 
 def work_boxes() -> Path:
-    """The box builds' work files: ``build/boxes/``."""
+    """The box builds' work files and stage outputs: ``build/boxes/``."""
     return paths.build_dir() / "boxes"
 
 
@@ -97,13 +133,35 @@ def catalog_path(box: BoxDefinition, dist: Path | None = None) -> Path:
     return (dist or dist_boxes()) / f"{box.name}.json"
 
 
-def metadata(box: BoxDefinition) -> dict[str, Any]:
-    """vagrant-libvirt's ``metadata.json``: the disk format and its size in whole GB."""
-    return {"provider": PROVIDER, "format": "qcow2", "virtual_size": box.disk_gb}
-
-
-def render_vagrantfile(box: BoxDefinition, version: str) -> str:
-    return render_template("box/Vagrantfile.j2", template_context(box, version))
+def stage_keys(box: BoxDefinition, tools: dict[str, str]) -> StageKeys:
+    """Every stage's key for ``box`` as it is now (renders templates, reads files; runs nothing)."""
+    # What only the later stages read stays out of the rootfs key (the rendered files show the rest).
+    definition = {k: v for k, v in box.__dict__.items() if k not in _NOT_IN_ROOTFS}
+    rootfs = digest({
+        "stage": "rootfs", "boxwright": __version__, "definition": definition, "name": box.name,
+        "rendered": rendered_files(box, ""), "common": tree_digest(COMMON_ROOTFS),
+        "base": tree_digest(TEMPLATES_DIR / "base"), "keys": [tree_digest(box.directory / "keys")],
+        "argv": mmdebstrap_argv(box, Path("/overlay"), Path("/customize.sh"), Path("/out.tar"),
+                                cache=Path("/cache")),
+        "images": image_ids(box.preload_images), "mmdebstrap": tools.get("mmdebstrap"),
+    })
+    files = digest({"stage": "files", "tree": tree_digest(box.rootfs)})
+    disk = digest({
+        "stage": "disk", "rootfs": rootfs, "files": files, "layout": disk_layout(box).__dict__,
+        "script": guestfish_script(disk_layout(box), Path("/disk"), Path("/rootfs"), 1, Path("/files")),
+        "grub-install": GRUB_INSTALL.read_text(),
+        "qemu-img": tools.get("qemu-img"), "libguestfs": tools.get("libguestfs"),
+    })
+    packages = {
+        provider: digest({
+            "stage": "package", "provider": provider, "disk": disk, "compression": box.compression,
+            "cpus": box.cpus, "memory": box.memory, "disk_bus": box.disk_bus, "box_name": box.box_name,
+            "description": box.description, "qemu-img": tools.get("qemu-img"),
+            "templates": [(TEMPLATES_DIR / t).read_text() for t in _PACKAGE_TEMPLATES[provider]],
+        })
+        for provider in box.providers
+    }
+    return StageKeys(rootfs, files, disk, packages)
 
 
 def build_box(
@@ -112,92 +170,154 @@ def build_box(
     boxes_dir: Path | None = None,
     dist: Path | None = None,
     work: Path | None = None,
+    no_cache: bool = False,
 ) -> BoxResult:
-    """Build ``boxes_dir/name`` into ``dist/name/<version>/`` and add it to ``dist/name.json``."""
+    """Build ``boxes_dir/name`` into ``dist/name/<version>/`` and add it to ``dist/name.json``.
+
+    Reuses every stage whose inputs are unchanged, and the newest version whose inputs
+    are all unchanged; ``no_cache`` rebuilds everything as a new version.
+    """
     started = time.monotonic()
     dist, work = dist or dist_boxes(), work or work_boxes()
     box = load_box(name, boxes_dir)
     _check_tools()
     box_work = work / box.name
+    if not is_dry():
+        _check_space(box_work, dist)
     catalog_file = catalog_path(box, dist)
     catalog = read_catalog(catalog_file, box.box_name, box.description)
-    version = build_version(box.version, catalog, datetime.datetime.now(datetime.UTC))
-    if is_dry():
-        return _plan(box, version, box_work, catalog_file, detect_accel())
-    for directory in (box_work, dist, dist / box.name):
-        remove_stale_temporaries(directory)
-    box_work.mkdir(parents=True, exist_ok=True)
-    _check_space(box_work, dist)
+    tools = tool_versions()
+    keys = stage_keys(box, tools)
     accel = detect_accel()
-    log.info("box %s %s: %s GB disk, VMs under %s (%s)", box.box_name, version, box.disk_gb, accel.name,
-             accel.reason)
-    result = BoxResult(box.name, version, Path(), catalog_file, accel.name)
+    if not no_cache:
+        reused = _reusable_version(box, catalog, dist, keys)
+        if reused is not None:
+            reused.accel = accel.name
+            reused.stages["total"] = round(time.monotonic() - started, 1)
+            log.info("reused %s %s: inputs unchanged (input hash %s), %s", box.box_name, reused.version,
+                     keys.input_hash[:12], ", ".join(str(p) for p in reused.boxes.values()))
+            return reused
+    version = build_version(box.version, catalog, datetime.datetime.now(datetime.UTC))
+    cache = StageCache(box_work / "stages")
+    result = BoxResult(box.name, version, Path(), catalog_file, accel.name, keys=keys)
+    if is_dry():
+        _plan(box, version, keys, cache, catalog_file, accel, no_cache)
+        return result
+    for directory in (box_work, cache.root, dist, dist / box.name):
+        remove_stale_temporaries(directory)
+    cache.root.mkdir(parents=True, exist_ok=True)
+    log.info("box %s %s: %s GB disk, %s, VMs under %s (%s)", box.box_name, version, box.disk_gb,
+             ", ".join(box.providers), accel.name, accel.reason)
+    count = 3 + len(box.providers) + 1
+    target = dist / box.name / version
     try:
-        rootfs = box_work / "rootfs.tar"
-        _rootfs_and_customise(box, version, rootfs, box_work, result)
-        disk = box_work / "disk.qcow2"
-        with _stage(3, _DISK, result):
-            _disk(box, rootfs, disk, accel)
-        target = dist / box.name / version
-        with _stage(4, f"package {box_file_name(box)}", result):
-            box_path = _package(box, version, disk, target, box_work, accel, result)
-        with _stage(5, f"catalog {catalog_file.name}", result):
-            checksum = sha256_file(box_path)
-            entry = provider_entry(box_path, checksum)
-            write_catalog(catalog_file, add_version(catalog, version, entry, box.description))
+        rootfs = cache.path("rootfs", keys.rootfs, ".tar")
+        if not _reuse(rootfs, "rootfs", 1, count, no_cache, result):
+            with _stage(1, count, f"rootfs: mmdebstrap {box.suite} from {box.mirror}, customise", "rootfs",
+                        result):
+                _rootfs(box, version, rootfs, box_work, result)
+        files = cache.path("files", keys.files, ".tar")
+        if not _reuse(files, "files", 2, count, no_cache, result):
+            with _stage(2, count, "files: the box's own rootfs/", "files", result):
+                with atomic_file(files) as tmp:
+                    members = box_files_tar(box, tmp, source_date_epoch())
+                note("%s path(s) from %s", members, box.rootfs or "(no rootfs/ folder)")
+        disk = cache.path("disk", keys.disk, ".qcow2")
+        if not _reuse(disk, "disk", 3, count, no_cache, result):
+            with _stage(3, count, "disk: qcow2, msdos label, LVM, ext4, grub (libguestfs)", "disk",
+                        result):
+                _disk(box, rootfs, files, disk, accel)
+        result.sizes["rootfs_tar"] = rootfs.stat().st_size
+        result.sizes["disk_actual"] = int(qemu_info(disk)["actual-size"])
+        result.sizes["disk_virtual"] = int(qemu_info(disk)["virtual-size"])
+        info = _info(box, version, accel, keys, tools)
+        packaged: list[Packaged] = []
+        with atomic_dir(target) as out:
+            for number, provider in enumerate(box.providers, start=4):
+                with _stage(number, count, f"package {box_file_name(box, version, provider)}",
+                            f"package-{provider}", result):
+                    done = package(box, version, provider, disk, out, info, box_work)
+                packaged.append(done)
+                for key, size in done.sizes.items():
+                    result.sizes[f"{provider}_{key}"] = size
+            with _stage(count, count, f"catalog {catalog_file.name}", "catalog", result):
+                entries = [provider_entry(target / p.path.name, sha256_file(p.path), p.provider)
+                           for p in packaged]
+        write_catalog(catalog_file, add_version(catalog, version, entries, box.description))
     except OSError as error:
         if error.errno == errno.ENOSPC:
             raise BuildError(f"no space left on the device holding {error.filename or work}") from None
         raise
-    result.box = box_path
-    result.sizes["box"] = box_path.stat().st_size
+    result.boxes = {p.provider: target / p.path.name for p in packaged}
+    result.box = next(iter(result.boxes.values()))
+    result.sizes["box"] = result.box.stat().st_size
     total = time.monotonic() - started
-    (target / "build.json").write_text(json.dumps(_report(result, total), indent=2) + "\n")
-    log.info(
-        "built %s %s in %.0f s: %s (%.0f MB; qcow2 %s GB virtual, %.0f MB used)\n"
-        "add it with: vagrant box add %s",
-        box.box_name, version, total, box_path, result.sizes["box"] / 1e6, box.disk_gb,
-        result.sizes["disk_actual"] / 1e6, catalog_file,
-    )
+    (target / "build.json").write_text(json.dumps(_report(result, total, tools), indent=2) + "\n")
+    sizes = ", ".join(f"{p} {path.stat().st_size / 1e6:.0f} MB" for p, path in result.boxes.items())
+    reused = f" (reused: {', '.join(result.reused_stages)})" if result.reused_stages else ""
+    log.info("built %s %s in %.0f s%s: %s (%s; qcow2 %s GB virtual, %.0f MB used)\n"
+             "add it with: vagrant box add --provider %s %s", box.box_name, version, total, reused, target,
+             sizes, box.disk_gb, result.sizes["disk_actual"] / 1e6, box.providers[0], catalog_file)
     return result
 
 
-_ROOTFS = "rootfs: mmdebstrap {suite} from {mirror}"
-_CUSTOMISE = "customise: files, users, services, first-boot identity"
-_DISK = "disk: qcow2, msdos label, LVM, ext4, grub (libguestfs)"
+def _reusable_version(box: BoxDefinition, catalog: dict[str, Any], dist: Path,
+                      keys: StageKeys) -> BoxResult | None:
+    """The newest catalogued version built from exactly these inputs, with all its .box files."""
+    for entry in sorted(catalog["versions"], key=lambda v: version_key(v["version"]), reverse=True):
+        version = entry["version"]
+        report_file = dist / box.name / version / "build.json"
+        try:
+            report = json.loads(report_file.read_text())
+        except (OSError, ValueError):
+            continue
+        if report.get("keys", {}).get("input_hash") != keys.input_hash:
+            continue
+        boxes = {p: dist / box.name / version / box_file_name(box, version, p) for p in box.providers}
+        if all(path.is_file() for path in boxes.values()):
+            first = next(iter(boxes.values()))
+            return BoxResult(box.name, version, first, catalog_path(box, dist), "", boxes=boxes, reused=True,
+                             reused_stages=["all"], sizes={"box": first.stat().st_size}, keys=keys)
+    return None
+
+
+def _plan(box: BoxDefinition, version: str, keys: StageKeys, cache: StageCache, catalog_file: Path,
+          accel: Accel, no_cache: bool) -> None:
+    """``--dry``: what each stage would do (reuse it, or the commands it would run); nothing is written."""
+    log.info("box %s %s: %s; dry run, nothing is built", box.box_name, version, ", ".join(box.providers))
+    rootfs, files = cache.path("rootfs", keys.rootfs, ".tar"), cache.path("files", keys.files, ".tar")
+    disk = cache.path("disk", keys.disk, ".qcow2")
+    for stage, path in (("rootfs", rootfs), ("files", files), ("disk", disk)):
+        note("would %s %s: %s", "reuse" if path.is_file() and not no_cache else "build", stage, path)
+    overlay = cache.root / "overlay" / "rootfs"
+    run(mmdebstrap_argv(box, overlay, overlay.parent / "customize.sh", rootfs),
+        env={"SOURCE_DATE_EPOCH": str(source_date_epoch())}, what="mmdebstrap")
+    run(create_argv(disk, box.disk_gb), what="qemu-img create")
+    stream(["guestfish", "--no-progress-bars"], env=accel.libguestfs_env(),
+           input=guestfish_script(disk_layout(box), disk, rootfs, max(1, min(2, os.cpu_count() or 1)), files))
+    target = catalog_file.parent / box.name / version
+    for provider in box.providers:
+        run(compress_argv(disk, cache.root / "box.img", box.compression) if provider == "libvirt"
+            else virtualbox.vmdk_argv(disk, cache.root / virtualbox.VMDK), what="qemu-img convert")
+        note("would write %s", target / box_file_name(box, version, provider))
+    note("would add version %s to %s", version, catalog_file)
+
+
+def _reuse(path: Path, stage: str, number: int, count: int, no_cache: bool, result: BoxResult) -> bool:
+    if no_cache or not path.is_file():
+        return False
+    log.info("==> [%d/%d] %s: reused %s (inputs unchanged)", number, count, stage, path.name)
+    result.reused_stages.append(stage)
+    result.stages[stage] = 0.0
+    return True
 
 
 @contextlib.contextmanager
-def _stage(number: int, title: str, result: BoxResult | None = None) -> Iterator[Step]:
-    """Stage ``number`` as a progress step; its seconds go to ``result.stages`` under its first word."""
-    with step(f"[{number}/{STAGES}] {title}", short=f"[{number}/{STAGES}]") as current:
-        yield current
-    if result is not None:
-        result.stages[title.split(" ")[0].rstrip(":")] = round(current.seconds, 1)
-
-
-def _plan(box: BoxDefinition, version: str, work: Path, catalog_file: Path, accel: Accel) -> BoxResult:
-    """Dry run: each stage logs the commands it would run, with the paths it would use; nothing is written."""
-    log.info("box %s %s: %s GB disk, VMs under %s (%s); dry run, nothing is built",
-             box.box_name, version, box.disk_gb, accel.name, accel.reason)
-    overlay, rootfs, disk = work / "overlay" / "rootfs", work / "rootfs.tar", work / "disk.qcow2"
-    box_path = catalog_file.parent / box.name / version / box_file_name(box)
-    with _stage(1, _ROOTFS.format(suite=box.suite, mirror=box.mirror) + " + [2/5] " + _CUSTOMISE):
-        note("would render the overlay (files, users, services) into %s", overlay)
-        if box.preload_images:
-            note("would save %s from the Docker engine for first boot", ", ".join(box.preload_images))
-        run(mmdebstrap_argv(box, overlay, overlay.parent / "customize.sh", rootfs),
-            env={"SOURCE_DATE_EPOCH": str(source_date_epoch())})
-    with _stage(3, _DISK):
-        run(create_argv(disk, box.disk_gb))
-        stream(["guestfish", "--no-progress-bars"], env=accel.libguestfs_env(),
-               input=guestfish_script(disk_layout(box), disk, rootfs, max(1, min(2, os.cpu_count() or 1))))
-    with _stage(4, f"package {box_file_name(box)}"):
-        run(compress_argv(disk, work / "box.img", box.compression))
-        note("would write %s (metadata.json, Vagrantfile, info.json, box.img)", box_path)
-    with _stage(5, f"catalog {catalog_file.name}"):
-        note("would add version %s to %s", version, catalog_file)
-    return BoxResult(box.name, version, box_path, catalog_file, accel.name)
+def _stage(number: int, count: int, title: str, key: str, result: BoxResult) -> Iterator[None]:
+    """Stage ``number`` as a progress step; its seconds go to ``result.stages[key]``."""
+    with step(f"[{number}/{count}] {title}", short=f"[{number}/{count}]") as current:
+        yield
+    result.stages[key] = round(current.seconds, 1)
 
 
 def _check_tools() -> None:
@@ -216,41 +336,34 @@ def _check_space(*paths: Path) -> None:
             )
 
 
-def _rootfs_and_customise(
-    box: BoxDefinition, version: str, rootfs: Path, work: Path, result: BoxResult
-) -> None:
-    """Stages 1 and 2 are one mmdebstrap run: the switch is its first customize hook."""
-    switched = False
-    with _stage(1, _ROOTFS.format(suite=box.suite, mirror=box.mirror)) as current:
-        with tempfile.TemporaryDirectory(prefix="overlay-", dir=work) as tmp, atomic_file(rootfs) as out:
-            script = render_overlay(box, version, Path(tmp) / "rootfs", source_date_epoch())
-            if box.preload_images:
-                saved = save_images(box.preload_images, Path(tmp) / "rootfs")
-                result.sizes["preload_images"] = saved
-                note("saved %s for first boot (%.0f MB)", ", ".join(box.preload_images), saved / 1e6)
-            argv = mmdebstrap_argv(box, Path(tmp) / "rootfs", script, out)
+def _rootfs(box: BoxDefinition, version: str, rootfs: Path, work: Path, result: BoxResult) -> None:
+    """One mmdebstrap run: packages, then (in its customize hooks) the common files and the script."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="overlay-", dir=work) as tmp, atomic_file(rootfs) as out:
+        script = render_overlay(box, version, Path(tmp) / "rootfs", source_date_epoch())
+        if box.preload_images:
+            saved = save_images(box.preload_images, Path(tmp) / "rootfs")
+            result.sizes["preload_images"] = saved
+            note("saved %s for first boot (%.0f MB)", ", ".join(box.preload_images), saved / 1e6)
+        argv = mmdebstrap_argv(box, Path(tmp) / "rootfs", script, out)
 
-            def watch(line: str) -> None:
-                nonlocal switched
-                if not switched and line.startswith("I: running --customize-hook"):
-                    switched = True
-                    seconds = current.next(f"[2/{STAGES}] {_CUSTOMISE}", short=f"[2/{STAGES}]")
-                    result.stages["rootfs"] = round(seconds, 1)
-                elif line.startswith("customize: "):
-                    note("%s", line.rstrip())
+        def watch(line: str) -> None:
+            if line.startswith("I: running --customize-hook") and "packages" not in result.stages:
+                result.stages["packages"] = round(time.monotonic() - started, 1)
+                note("packages in %.1f s; customise: files, users, services, first-boot identity",
+                     result.stages["packages"])
+            elif line.startswith("customize: "):
+                note("%s", line.rstrip())
 
-            stream(argv, on_line=watch, env={"SOURCE_DATE_EPOCH": str(source_date_epoch())},
-                   what="mmdebstrap")
-        result.sizes["rootfs_tar"] = rootfs.stat().st_size
-        current.detail = f"rootfs {result.sizes['rootfs_tar'] / 1e6:.0f} MB"
-    result.stages["customise"] = round(current.seconds, 1)
+        stream(argv, on_line=watch, env={"SOURCE_DATE_EPOCH": str(source_date_epoch())}, what="mmdebstrap")
+    note("rootfs %.0f MB", rootfs.stat().st_size / 1e6)
 
 
-def _disk(box: BoxDefinition, rootfs: Path, disk: Path, accel: Accel) -> None:
+def _disk(box: BoxDefinition, rootfs: Path, files: Path, disk: Path, accel: Accel) -> None:
     with atomic_file(disk) as tmp:
         run(create_argv(tmp, box.disk_gb), what="qemu-img create")
         smp = max(1, min(2, os.cpu_count() or 1))
-        script = guestfish_script(disk_layout(box), tmp, rootfs, smp)
+        script = guestfish_script(disk_layout(box), tmp, rootfs, smp, files)
         current = {"title": "", "since": time.monotonic()}
 
         def step(title: str) -> None:
@@ -263,40 +376,9 @@ def _disk(box: BoxDefinition, rootfs: Path, disk: Path, accel: Accel) -> None:
         run_guestfish(script, accel, watch=tmp, on_step=step)
 
 
-def _package(
-    box: BoxDefinition, version: str, disk: Path, target: Path, work: Path, accel: Accel,
-    result: BoxResult,
-) -> Path:
-    """The .box: a tar of metadata.json, Vagrantfile, info.json and the compressed box.img."""
-    with tempfile.TemporaryDirectory(prefix="package-", dir=work) as tmp:
-        image = Path(tmp) / "box.img"
-        run(compress_argv(disk, image, box.compression), what="qemu-img convert")
-        result.sizes["disk_actual"] = _qemu_info(disk)["actual-size"]
-        result.sizes["disk_virtual"] = _qemu_info(image)["virtual-size"]
-        result.sizes["box_img"] = image.stat().st_size
-        members = {
-            "metadata.json": json.dumps(metadata(box), indent=2) + "\n",
-            "Vagrantfile": render_vagrantfile(box, version),
-            "info.json": json.dumps(_info(box, version, accel), indent=2) + "\n",
-        }
-        with atomic_dir(target) as out:
-            box_path = out / box_file_name(box)
-            mtime = source_date_epoch()
-            with tarfile.open(box_path, "w", format=tarfile.GNU_FORMAT) as tar:
-                for member, text in members.items():
-                    data = text.encode()
-                    info = tarfile.TarInfo(member)
-                    info.size, info.mtime, info.mode = len(data), mtime, 0o644
-                    tar.addfile(info, io.BytesIO(data))
-                info = tar.gettarinfo(str(image), "box.img")
-                info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "root", "root"
-                with image.open("rb") as handle:
-                    tar.addfile(info, handle)
-    return target / box_file_name(box)
-
-
-def _info(box: BoxDefinition, version: str, accel: Accel) -> dict[str, Any]:
-    """``info.json`` (shown by ``vagrant box list -i``): where the box came from."""
+def _info(box: BoxDefinition, version: str, accel: Accel, keys: StageKeys,
+          tools: dict[str, str]) -> dict[str, Any]:
+    """``info.json`` (shown by ``vagrant box list -i``): where the box came from, what built it."""
     return {
         "name": box.box_name,
         "version": version,
@@ -307,20 +389,29 @@ def _info(box: BoxDefinition, version: str, accel: Accel) -> dict[str, Any]:
         "git_dirty": git_dirty(),
         "built_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "accelerator": accel.name,
+        "architecture": ARCH,
+        "tools": {**tools, "vagrant": _vagrant_version()},
+        "input_hash": keys.input_hash,
     }
 
 
-def _report(result: BoxResult, total: float) -> dict[str, Any]:
+def _vagrant_version() -> str:
+    """The Vagrant the box was made for (recorded only; absent Vagrant is not an error here)."""
+    if shutil.which("vagrant") is None:
+        return ""
+    output = run(["vagrant", "--version"], what="vagrant --version", check=False).output
+    return output.strip().removeprefix("Vagrant ").strip()
+
+
+def _report(result: BoxResult, total: float, tools: dict[str, str]) -> dict[str, Any]:
     return {
         "name": result.name,
         "version": result.version,
         "accelerator": result.accel,
         "stages_seconds": result.stages,
+        "reused_stages": result.reused_stages,
         "total_seconds": round(total, 1),
         "sizes_bytes": result.sizes,
+        "tools": tools,
+        "keys": result.keys.as_dict() if result.keys else {},
     }
-
-
-def _qemu_info(path: Path) -> dict[str, Any]:
-    output = run(["qemu-img", "info", "--output=json", str(path)], what="qemu-img info").output
-    return json.loads(output)

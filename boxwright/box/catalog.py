@@ -29,6 +29,7 @@ __all__ = [
     "build_version",
     "provider_entry",
     "read_catalog",
+    "remove_versions",
     "sha256_file",
     "version_key",
     "write_catalog",
@@ -66,10 +67,10 @@ def version_key(version: str) -> tuple[int, ...]:
         raise CatalogError(f"version {version!r} is not numeric (X.Y.Z)") from None
 
 
-def provider_entry(box_file: Path, checksum: str) -> dict[str, str]:
+def provider_entry(box_file: Path, checksum: str, provider: str = PROVIDER) -> dict[str, str]:
     """One provider of one version: a file:// URL and the box file's sha256."""
     return {
-        "name": PROVIDER,
+        "name": provider,
         "url": box_file.resolve().as_uri(),
         "checksum_type": CHECKSUM_TYPE,
         "checksum": checksum.lower(),
@@ -92,15 +93,22 @@ def read_catalog(path: Path, box_name: str, description: str = "") -> dict[str, 
 
 
 def add_version(
-    catalog: dict[str, Any], version: str, provider: dict[str, str], description: str = ""
+    catalog: dict[str, Any], version: str, provider: dict[str, str] | list[dict[str, str]],
+    description: str = "",
 ) -> dict[str, Any]:
-    """A new catalog: the old versions untouched, ``version`` appended."""
+    """A new catalog: the old versions untouched, ``version`` (one entry per provider) appended."""
     if any(entry.get("version") == version for entry in catalog["versions"]):
         raise BuildError(f"version {version} is already in the catalog of {catalog['name']}")
-    entry: dict[str, Any] = {"version": version, "providers": [provider]}
+    providers = provider if isinstance(provider, list) else [provider]
+    entry: dict[str, Any] = {"version": version, "providers": providers}
     if description:
         entry["description"] = description
     return {**catalog, "versions": [*catalog["versions"], entry]}
+
+
+def remove_versions(catalog: dict[str, Any], versions: set[str]) -> dict[str, Any]:
+    """A new catalog without ``versions`` (what prune-boxes removed)."""
+    return {**catalog, "versions": [v for v in catalog["versions"] if v.get("version") not in versions]}
 
 
 def write_catalog(path: Path, catalog: dict[str, Any]) -> None:

@@ -27,11 +27,13 @@ from boxwright.schema import (
     version_check,
 )
 
-__all__ = ["BoxDefinition", "Lvm", "User", "box_names", "load_box"]
+__all__ = ["PROVIDERS", "BoxDefinition", "Lvm", "User", "box_names", "load_box"]
 
 DOCKER_FLAVOURS = ("docker.io", "none")
 DISK_BUSES = ("virtio", "scsi", "sata", "ide")
 COMPRESSIONS = ("zstd", "zlib")
+#: Vagrant providers a box can be packaged for (boxwright.box.package packs each).
+PROVIDERS = ("libvirt", "virtualbox")
 
 #: LVM names without '-' so device-mapper paths stay /dev/mapper/<vg>-<lv>.
 _LVM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
@@ -50,6 +52,15 @@ def _check_range(low: int, high: int, unit: str):  # type: ignore[no-untyped-def
 def _check_lvm_name(value: str) -> str | None:
     ok = _LVM_NAME.match(value)
     return None if ok else f"expected a-z, 0-9 and '_' (no '-'), starting with a letter; got {value!r}"
+
+
+def _check_providers(value: tuple[str, ...]) -> str | None:
+    unknown = [name for name in value if name not in PROVIDERS]
+    if unknown:
+        return f"unknown provider {unknown[0]!r} (known: {', '.join(PROVIDERS)})"
+    if len(set(value)) != len(value):
+        return f"a provider is listed twice in {list(value)}"
+    return None if value else "expected at least one provider"
 
 
 def _check_user(value: str) -> str | None:
@@ -97,6 +108,8 @@ class BoxDefinition:
     disk_gb: int = option(40, check=_check_range(2, 2048, "GB"))
     disk_bus: str = option("virtio", choices=DISK_BUSES)
     compression: str = option("zstd", choices=COMPRESSIONS)
+    #: One disk is built; it is packaged once per provider.
+    providers: tuple[str, ...] = option(("libvirt",), check=_check_providers)
     lvm: Lvm = option(factory=Lvm)
     users: tuple[User, ...] = option(factory=tuple)
     #: Docker images saved at build time and loaded at first boot (needs docker).

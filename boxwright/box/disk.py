@@ -24,8 +24,10 @@ from boxwright.box.accel import Accel
 from boxwright.box.definition import BoxDefinition
 from boxwright.errors import BuildError
 from boxwright.proc import stream, tail
+from boxwright.render import TEMPLATES_DIR
 
 __all__ = [
+    "GRUB_INSTALL",
     "DiskLayout",
     "compress_argv",
     "create_argv",
@@ -37,6 +39,9 @@ __all__ = [
 #: Marker guestfish echoes between steps so progress and failures name the step.
 STEP = "boxwright-step:"
 APPLIANCE_MEMORY_MB = 1024
+#: Runs grub-install on the disk that holds the VG (device names inside `command` are the appliance's).
+GRUB_INSTALL = TEMPLATES_DIR / "box" / "grub-install.sh"
+GRUB_INSTALL_IN_ROOT = "/tmp/boxwright-grub-install.sh"
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,13 @@ def compress_argv(source: Path, target: Path, compression: str) -> list[str]:
     ]
 
 
-def guestfish_script(layout: DiskLayout, disk: Path, rootfs_tar: Path, smp: int) -> str:
-    """The guestfish commands that turn an empty qcow2 into a bootable LVM disk."""
+def guestfish_script(
+    layout: DiskLayout, disk: Path, rootfs_tar: Path, smp: int, files_tar: Path | None = None
+) -> str:
+    """The guestfish commands that turn an empty qcow2 into a bootable LVM disk.
+
+    ``files_tar`` (the box's own ``rootfs/``) is unpacked over the rootfs.
+    """
     steps: list[tuple[str, list[str]]] = [
         ("launch the libguestfs appliance", [
             f"add {_q(disk)} format:qcow2 cachemode:unsafe",
@@ -106,8 +116,12 @@ def guestfish_script(layout: DiskLayout, disk: Path, rootfs_tar: Path, smp: int)
             f"mount {layout.root_device} /",
         ]),
         ("unpack the rootfs", [f"tar-in {_q(rootfs_tar)} / xattrs:true acls:true"]),
+        *([("the box's own files (its rootfs folder)", [f"tar-in {_q(files_tar)} /"])]
+          if files_tar is not None else []),
         ("grub-install (BIOS)", [
-            f'command "grub-install --target=i386-pc --no-floppy {layout.disk}"',
+            f"upload {_q(GRUB_INSTALL)} {GRUB_INSTALL_IN_ROOT}",
+            f'command "sh {GRUB_INSTALL_IN_ROOT} {layout.vg}"',
+            f"rm {GRUB_INSTALL_IN_ROOT}",
         ]),
         ("unmount and flush", ["umount-all", "shutdown"]),
     ]

@@ -15,7 +15,7 @@ import docker.errors
 from boxwright.engine import docker_client
 from boxwright.errors import BuildError, EngineError
 
-__all__ = ["PRELOAD_DIR", "preload_file_name", "save_images"]
+__all__ = ["PRELOAD_DIR", "image_ids", "preload_file_name", "save_images"]
 
 #: Where the tarballs sit inside the box until the first boot loads them.
 PRELOAD_DIR = "var/lib/boxwright/preload"
@@ -24,6 +24,24 @@ PRELOAD_DIR = "var/lib/boxwright/preload"
 def preload_file_name(reference: str) -> str:
     """``boxwright/baseimage:1.0`` -> ``boxwright_baseimage_1.0.tar``."""
     return re.sub(r"[^A-Za-z0-9._-]", "_", reference) + ".tar"
+
+
+def image_ids(references: tuple[str, ...]) -> dict[str, str]:
+    """Each image's id in the local engine (what a rebuild must match to reuse the rootfs)."""
+    if not references:
+        return {}
+    client = docker_client()
+    ids = {}
+    for reference in references:
+        try:
+            ids[reference] = str(client.images.get(reference).id)
+        except docker.errors.ImageNotFound:
+            raise BuildError(
+                f"preload image {reference!r} is not in the Docker engine: build or load it first"
+            ) from None
+        except docker.errors.APIError as error:
+            raise EngineError(f"cannot read image {reference!r}: {error.explanation}") from None
+    return ids
 
 
 def save_images(references: tuple[str, ...], rootfs: Path) -> int:

@@ -1,10 +1,10 @@
 """Stage 1 and 2 of a box: a bootable Debian rootfs from mmdebstrap, customised in its hooks.
 
-mmdebstrap writes a tarball; on the way its hooks copy the box's files in
-(``templates/box/rootfs/`` for every box, ``boxes/<name>/rootfs/`` over it, plus
-the rendered fstab and grub files and the customisation script) and run that
-script in the chroot.  No hypervisor, no installer, no mounts: this stage runs
-at native speed.  Downloaded packages
+mmdebstrap writes a tarball; on the way its hooks copy the files every box gets in
+(``templates/box/rootfs/``, the rendered fstab and grub files and the customisation
+script) and run that script in the chroot.  The box's own ``boxes/<name>/rootfs/``
+goes over that on the disk (stage ``files``), so editing it does not redo this stage.
+No hypervisor, no installer, no mounts: this stage runs at native speed.  Downloaded packages
 are kept in ``build/boxes/apt-cache/<suite>`` so a rebuild does not fetch them
 again.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,12 @@ from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
 __all__ = [
     "BOOT_PACKAGES",
     "COMMON_ROOTFS",
+    "box_files_tar",
     "box_packages",
     "kernel_cmdline",
     "mmdebstrap_argv",
     "render_overlay",
+    "rendered_files",
     "template_context",
 ]
 
@@ -100,24 +103,61 @@ def _read_key(box: BoxDefinition, key_file: str) -> str:
     return "\n".join(line for line in lines if line and not line.startswith("#"))
 
 
-def render_overlay(box: BoxDefinition, version: str, target: Path, mtime: int) -> Path:
-    """Write the files the rootfs gets on top of the packages; return the customise script."""
+#: Files rendered from templates into every rootfs (path in the rootfs -> template).
+RENDERED = {
+    "etc/fstab": "box/fstab.j2",
+    "etc/default/grub": "box/default-grub.j2",
+    "boot/grub/grub.cfg": "box/grub.cfg.j2",
+}
+CUSTOMIZE_TEMPLATE = "box/customize.sh.j2"
+
+
+def rendered_files(box: BoxDefinition, version: str) -> dict[str, str]:
+    """The rendered files (and, as ``customize.sh``, the customise script) of the rootfs stage."""
     context = template_context(box, version)
-    copy_tree([COMMON_ROOTFS, *([box.rootfs] if box.rootfs else [])], target, mtime)
-    rendered = {
-        "etc/fstab": "box/fstab.j2",
-        "etc/default/grub": "box/default-grub.j2",
-        "boot/grub/grub.cfg": "box/grub.cfg.j2",
-    }
-    for path, template in rendered.items():
+    texts = {path: render_template(template, context) for path, template in RENDERED.items()}
+    return {**texts, "customize.sh": render_template(CUSTOMIZE_TEMPLATE, context)}
+
+
+def render_overlay(box: BoxDefinition, version: str, target: Path, mtime: int) -> Path:
+    """Write the files every box's rootfs gets on top of the packages; return the customise script.
+
+    The box's own ``rootfs/`` is not part of it: it goes over the customised rootfs on the
+    disk (:func:`box_files_tar`), so changing one of its files leaves this stage reusable.
+    """
+    copy_tree([COMMON_ROOTFS], target, mtime)
+    texts = rendered_files(box, version)
+    for path, text in texts.items():
+        if path == "customize.sh":
+            continue
         out = target / path
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_template(template, context))
+        out.write_text(text)
     script = target.parent / "customize.sh"
-    script.write_text(render_template("box/customize.sh.j2", context))
+    script.write_text(texts["customize.sh"])
     for path in [*target.rglob("*"), target, script]:
         os.utime(path, (mtime, mtime), follow_symlinks=False)
     return script
+
+
+def box_files_tar(box: BoxDefinition, out: Path, mtime: int) -> int:
+    """``boxes/<name>/rootfs/`` as a tar owned by root with fixed mtimes; return its member count."""
+    count = 0
+    with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as tar:
+        if box.rootfs is None:
+            return 0
+        for path in sorted(box.rootfs.rglob("*")):
+            info = tar.gettarinfo(str(path), str(path.relative_to(box.rootfs)))
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            info.mtime = mtime
+            if info.isfile():
+                with path.open("rb") as handle:
+                    tar.addfile(info, handle)
+            else:
+                tar.addfile(info)
+            count += 1
+    return count
 
 
 def mmdebstrap_argv(

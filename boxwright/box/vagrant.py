@@ -65,9 +65,12 @@ class Vagrant:
             text = handle.read().decode(errors="replace")
         return tail(text, lines) or "(no output)"
 
-    def box_add(self, catalog: Path) -> None:
-        """``vagrant box add <catalog.json>`` (name and version come from the catalog)."""
-        self._call("box add", self._vagrant._call_vagrant_command, ["box", "add", "--force", str(catalog)])
+    def box_add(self, catalog: Path, provider: str = "libvirt") -> None:
+        """``vagrant box add <catalog.json>`` (name and version come from the catalog).
+
+        ``--provider``: a catalog listing several providers makes Vagrant ask which one."""
+        self._call("box add", self._vagrant._call_vagrant_command,
+                   ["box", "add", "--force", "--provider", provider, str(catalog)])
 
     def box_remove(self, name: str, version: str) -> None:
         self._call(

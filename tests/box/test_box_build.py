@@ -7,10 +7,13 @@ the filesystems and the files inside are checked on the disk Vagrant will get.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import shutil
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +21,71 @@ import pytest
 from boxwright.box.accel import detect_accel
 from boxwright.box.build import BoxResult, build_box, metadata, render_vagrantfile
 from boxwright.box.definition import load_box
+from boxwright.box.preload import preload_file_name
+from boxwright.box.stages import StageCache
 
 GIB = 1024**3
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, request, preload_image) -> BoxResult:
-    fixtures = Path(request.config.rootpath) / "tests" / "fixtures" / "boxes"
+def own_preload() -> Iterator[str]:
+    """A one-file image FROM scratch under this session's own tag.  Other sessions rebuild and remove
+    the shared preload tag, and the image's id is an input of the rootfs stage: every build of this
+    module must see the same image."""
+    from boxwright.engine import docker_client
+
+    tag = f"boxwright-test/preload:session{os.getpid()}"
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, data in {"Dockerfile": b"FROM scratch\nCOPY hello.txt /\n",
+                           "hello.txt": b"preloaded by boxwright\n"}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    context.seek(0)
+    docker_client().images.build(fileobj=context, custom_context=True, tag=tag, rm=True)
+    yield tag
+    docker_client().images.remove(tag, force=True)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory, request, own_preload) -> Path:
+    """A copy of the fixture definitions (the reuse tests edit it; it preloads own_preload), dist/, work/."""
     root = tmp_path_factory.mktemp("box")
-    return build_box("tiny", boxes_dir=fixtures, dist=root / "dist", work=root / "work")
+    shutil.copytree(Path(request.config.rootpath) / "tests" / "fixtures" / "boxes", root / "boxes")
+    definition = root / "boxes" / "tiny" / "box.toml"
+    definition.write_text(definition.read_text().replace('"boxwright-test/preload:1"', f'"{own_preload}"'))
+    return root
+
+
+def _build(root: Path, **kwargs) -> BoxResult:
+    return build_box("tiny", boxes_dir=root / "boxes", dist=root / "dist", work=root / "work", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def built(root) -> BoxResult:
+    return _build(root)
+
+
+@pytest.fixture(scope="module")
+def noop(built, root) -> tuple[BoxResult, dict[str, float]]:
+    """A second build with nothing changed, and the stage outputs' mtimes before it."""
+    cache = StageCache(root / "work" / "tiny" / "stages")
+    before = {p.name: p.stat().st_mtime for p in cache.entries()}
+    return _build(root), before
+
+
+@pytest.fixture(scope="module")
+def changed(noop, root) -> BoxResult:
+    """A build after editing one file under the box's rootfs/."""
+    edited = root / "boxes" / "tiny" / "rootfs" / "etc" / "boxwright-fixture"
+    edited.write_text("tiny fixture box, edited\n")
+    return _build(root)
+
+
+@pytest.fixture(scope="module")
+def uncached(changed, root) -> BoxResult:
+    return _build(root, no_cache=True)
 
 
 @pytest.fixture(scope="module")
@@ -130,26 +189,69 @@ def test_box_file_members(built, tiny):
         assert tar.extractfile("Vagrantfile").read().decode() == render_vagrantfile(tiny, built.version)
         info = json.load(tar.extractfile("info.json"))
     assert info["version"] == built.version and info["accelerator"] in ("kvm", "tcg")
-    assert built.box.name == "tiny-libvirt.box"
+    assert info["provider"] == "libvirt" and info["architecture"] == "amd64"
+    assert set(info["tools"]) == {"mmdebstrap", "qemu-img", "libguestfs", "vagrant"}
+    assert all(info["tools"].values())
+    assert info["input_hash"] == built.keys.input_hash
+    assert built.box.name == f"tiny-{built.version}-libvirt-amd64.box"
     assert built.box.parent.name == built.version
+    assert set(built.boxes) == {"libvirt", "virtualbox"}
+    assert built.boxes["virtualbox"].name == f"tiny-{built.version}-virtualbox-amd64.box"
 
 
 def test_catalog(built):
     catalog = json.loads(built.catalog.read_text())
     assert catalog["name"] == "boxwright/tiny"
-    (entry,) = catalog["versions"]
+    entry = catalog["versions"][0]
     assert entry["version"] == built.version and built.version.startswith("0.3.")
-    (provider,) = entry["providers"]
-    assert provider["name"] == "libvirt"
-    assert provider["url"] == built.box.resolve().as_uri()
-    assert provider["checksum_type"] == "sha256"
-    assert provider["checksum"] == hashlib.sha256(built.box.read_bytes()).hexdigest()
+    assert [p["name"] for p in entry["providers"]] == ["libvirt", "virtualbox"]
+    for provider in entry["providers"]:
+        box = built.boxes[provider["name"]]
+        assert provider["url"] == box.resolve().as_uri()
+        assert provider["checksum_type"] == "sha256"
+        assert provider["checksum"] == hashlib.sha256(box.read_bytes()).hexdigest()
 
 
 def test_build_report(built):
     report = json.loads((built.box.parent / "build.json").read_text())
-    assert list(report["stages_seconds"]) == ["rootfs", "customise", "disk", "package", "catalog"]
+    assert set(report["stages_seconds"]) == {"packages", "rootfs", "files", "disk", "package-libvirt",
+                                             "package-virtualbox", "catalog"}
+    assert report["reused_stages"] == []
     assert report["sizes_bytes"]["box"] == built.box.stat().st_size
+    assert report["keys"]["input_hash"] == built.keys.input_hash
+
+
+def test_noop_rebuild_reuses_the_version(noop, built, root):
+    again, before = noop
+    assert again.reused and again.version == built.version
+    assert again.boxes == built.boxes
+    assert sorted(p.name for p in (root / "dist" / "tiny").iterdir()) == [built.version]
+    cache = StageCache(root / "work" / "tiny" / "stages")
+    assert {p.name: p.stat().st_mtime for p in cache.entries()} == before
+    assert len(json.loads(built.catalog.read_text())["versions"]) == 1
+
+
+def test_one_rootfs_file_changed_redoes_only_what_depends_on_it(changed, built, root):
+    assert not changed.reused and changed.version != built.version
+    assert changed.reused_stages == ["rootfs"]
+    assert changed.keys.rootfs == built.keys.rootfs
+    assert changed.keys.files != built.keys.files and changed.keys.disk != built.keys.disk
+    disk = StageCache(root / "work" / "tiny" / "stages").path("disk", changed.keys.disk, ".qcow2")
+    script = f"add {disk} readonly:true format:qcow2\nrun\nmount-ro /dev/tinyvg/rootlv /\n" \
+             "cat /etc/boxwright-fixture\n"
+    done = subprocess.run(["guestfish"], input=script, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, **detect_accel().libguestfs_env()))
+    assert done.stdout == "tiny fixture box, edited\n", done.stderr
+    versions = [v["version"] for v in json.loads(built.catalog.read_text())["versions"]]
+    assert versions == [built.version, changed.version]
+
+
+def test_no_cache_rebuilds_every_stage(uncached, changed):
+    assert not uncached.reused and uncached.version not in (changed.version,)
+    assert uncached.reused_stages == []
+    assert uncached.keys.input_hash == changed.keys.input_hash
+    assert {"rootfs", "files", "disk", "package-libvirt", "package-virtualbox"} <= set(uncached.stages)
+    assert uncached.stages["rootfs"] > 0 and uncached.stages["disk"] > 0
 
 
 def test_qcow2_is_compressed_and_sized(image):
@@ -226,8 +328,8 @@ def test_services_enabled(inside):
             "boxwright-preload-images.service"} <= set(inside["wants"].split())
 
 
-def test_images_are_preloaded(inside, built):
-    assert inside["preload"] == "boxwright-test_preload_1.tar"
+def test_images_are_preloaded(inside, built, own_preload):
+    assert inside["preload"] == preload_file_name(own_preload)
     assert built.sizes["preload_images"] > 0
 
 
@@ -243,3 +345,73 @@ def test_package_installed(inside, package):
         if fields.get("Status") == "install ok installed":
             installed.add(fields["Package"])
     assert package in installed
+
+
+# The VirtualBox box: what Vagrant's VirtualBox provider imports (VirtualBox itself is not
+# installable here; the VMDK's boot under QEMU with the declared hardware is in tests/vm).
+
+@pytest.fixture(scope="module")
+def vbox(built, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("vbox")
+    with tarfile.open(built.boxes["virtualbox"]) as tar:
+        tar.extractall(out, filter="data")
+    return out
+
+
+def test_virtualbox_box_members(vbox, tiny):
+    assert sorted(p.name for p in vbox.iterdir()) == [
+        "Vagrantfile", "box-disk001.vmdk", "box.mf", "box.ovf", "info.json", "metadata.json"]
+    assert json.loads((vbox / "metadata.json").read_text()) == {"provider": "virtualbox"}
+    vagrantfile = (vbox / "Vagrantfile").read_text()
+    assert 'vb.default_nic_type = "virtio"' in vagrantfile
+    assert f"vb.cpus = {tiny.cpus}" in vagrantfile and f"vb.memory = {tiny.memory}" in vagrantfile
+    assert json.loads((vbox / "info.json").read_text())["provider"] == "virtualbox"
+
+
+def test_ovf_parses_with_cot_and_declares_the_hardware(vbox, tiny):
+    from COT.vm_description.ovf import OVF
+
+    with OVF(str(vbox / "box.ovf"), None) as ovf:
+        refs = [{key.split("}")[1]: value for key, value in ref.attrib.items()} for ref in ovf.references]
+        assert [r["href"] for r in refs] == ["box-disk001.vmdk"]
+        for ref in refs:
+            assert (vbox / ref["href"]).stat().st_size == int(ref["size"])
+        items = {}
+        for item in ovf.hardware.item_dict.values():
+            items.setdefault(item.hardware_type, []).append(item)
+        assert set(items) == {"cpu", "memory", "sata", "harddisk", "ethernet"}
+        (cpu,), (memory,), (sata,) = items["cpu"], items["memory"], items["sata"]
+        (disk,), (nic,) = items["harddisk"], items["ethernet"]
+        assert int(cpu.get_value("VirtualQuantity")) == tiny.cpus
+        assert int(memory.get_value("VirtualQuantity")) == tiny.memory
+        assert memory.get_value("AllocationUnits") == "byte * 2^20"
+        assert sata.get_value("ResourceSubType") == ("AHCI",)
+        assert disk.get_value("Parent") == sata.get_value("InstanceID")
+        assert disk.get_value("HostResource") == "ovf:/disk/vmdisk1"
+        assert nic.get_value("ResourceSubType") == ("virtio",)
+        assert int(ovf.get_capacity_from_disk(ovf.disk_section.find(f"{ovf.OVF}Disk"))) == 4 * GIB
+
+
+def test_manifest_checksums_the_ovf_and_the_disk(vbox):
+    lines = (vbox / "box.mf").read_text().splitlines()
+    assert lines == [f"SHA256({name})= {hashlib.sha256((vbox / name).read_bytes()).hexdigest()}"
+                     for name in ("box.ovf", "box-disk001.vmdk")]
+
+
+def test_vmdk_is_stream_optimized(vbox):
+    info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(vbox / "box-disk001.vmdk")],
+                                     capture_output=True, text=True, check=True).stdout)
+    assert info["format"] == "vmdk" and info["virtual-size"] == 4 * GIB
+    assert info["format-specific"]["data"]["create-type"] == "streamOptimized"
+
+
+def test_vagrant_adds_it_as_a_virtualbox_box(built, tmp_path):
+    env = dict(os.environ, VAGRANT_HOME=str(tmp_path / "vagrant.d"), VAGRANT_NO_COLOR="1",
+               VAGRANT_CHECKPOINT_DISABLE="1")
+    add = ["vagrant", "box", "add", "--name", "boxwright/tiny", str(built.boxes["virtualbox"])]
+    done = subprocess.run(add, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    listed = subprocess.run(["vagrant", "box", "list"], env=env, capture_output=True, text=True, timeout=120)
+    assert "boxwright/tiny (virtualbox, 0)" in listed.stdout
+    box_dir = tmp_path / "vagrant.d" / "boxes" / "boxwright-VAGRANTSLASH-tiny" / "0" / "virtualbox"
+    assert (box_dir / "box.ovf").is_file() and (box_dir / "box-disk001.vmdk").is_file()

@@ -33,6 +33,7 @@ PLANS: dict[str, tuple[dict[str, object], list[str]]] = {
     ]),
     "publish-box": ({"to": "TARGET", "box": "drybox", "base_url": "http://boxes.invalid"},
                     ["would upload", "would write the catalog"]),
+    "prune-boxes": ({"box": "drybox", "keep": 1}, ["would remove 0 version(s)", "kept 0.1.1"]),
     "test": ({"k": "nothing"}, ["would run: ", " -m pytest tests -k nothing"]),
     "test-box": ({}, ["would run: BOXWRIGHT_TEST_BOX=docker-host ", " -m pytest tests/vm"]),
     "bench": ({"quick": True}, ["would run the bench group init", "would run the bench group box",

@@ -17,8 +17,12 @@ def test_box_group_records_build_stages_sizes_and_boot(catalog):
         results = json.loads(path.read_text())
     finally:
         path.unlink()
-    figures = {m["name"]: m for m in results["metrics"]}
-    assert {"build stage: rootfs", "build stage: disk", "build total", "box file size",
-            "qcow2 virtual size", "vagrant up → SSH ready (incl. pool upload)"} <= set(figures)
+    figures = {(m["name"], m["variant"]): m for m in results["metrics"]}
+    names = {name for name, _ in figures}
+    assert {"build stage: rootfs", "build stage: disk", "build: cold (every stage)", "build: no-op rebuild",
+            "qcow2 virtual size", "vagrant up → SSH ready (incl. pool upload)"} <= names
+    assert {(".box size", "libvirt"), (".box size", "virtualbox"), ("packaging time", "libvirt"),
+            ("packaging time", "virtualbox")} <= set(figures)
+    assert figures[("build: no-op rebuild", "docker-host")]["note"].startswith("reused ")
     assert all(m["samples"] for m in figures.values())
     assert results["machine"]["box accelerator"].split()[0] in ("kvm", "tcg")

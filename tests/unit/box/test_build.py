@@ -60,7 +60,8 @@ def test_vagrantfile_leaves_the_driver_to_the_project(tiny):
 
 def test_metadata(tiny):
     assert metadata(tiny) == {"provider": "libvirt", "format": "qcow2", "virtual_size": 4}
-    assert box_file_name(tiny) == "tiny-libvirt.box"
+    assert box_file_name(tiny, VERSION, "libvirt") == f"tiny-{VERSION}-libvirt-amd64.box"
+    assert box_file_name(tiny, VERSION, "virtualbox") == f"tiny-{VERSION}-virtualbox-amd64.box"
 
 
 def test_metadata_is_json_serialisable(tiny):

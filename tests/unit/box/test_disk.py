@@ -17,6 +17,6 @@ def test_disk_commands(tiny, tmp_path):
         "lvcreate-free rootlv tinyvg 100",
         "mkfs ext4 /dev/tinyvg/rootlv label:rootlv",
         f'tar-in "{tmp_path / "r.tar"}" / xattrs:true acls:true',
-        'command "grub-install --target=i386-pc --no-floppy /dev/sda"',
+        'command "sh /tmp/boxwright-grub-install.sh tinyvg"',
     ]:
         assert line in script.splitlines()

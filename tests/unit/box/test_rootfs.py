@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from boxwright.box.definition import load_box
 from boxwright.box.preload import preload_file_name
 from boxwright.box.rootfs import (
+    box_files_tar,
     box_packages,
     kernel_cmdline,
     mmdebstrap_argv,
@@ -28,9 +30,19 @@ def overlay(tiny, tmp_path) -> tuple[Path, Path]:
     return target, script
 
 
-def test_overlay_has_rootfs_files_and_rendered_ones(overlay):
+def test_box_files_go_over_the_rootfs_as_a_tar_owned_by_root(tiny, tmp_path):
+    out = tmp_path / "files.tar"
+    assert box_files_tar(tiny, out, 1_700_000_000) == 2
+    with tarfile.open(out) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert set(members) == {"etc", "etc/boxwright-fixture"}
+        assert tar.extractfile("etc/boxwright-fixture").read() == b"tiny fixture box\n"
+    assert {(m.uid, m.gid, m.uname, m.mtime) for m in members.values()} == {(0, 0, "root", 1_700_000_000)}
+
+
+def test_overlay_has_common_files_and_rendered_ones_not_the_boxs_own(overlay):
     target, _ = overlay
-    assert (target / "etc" / "boxwright-fixture").read_text() == "tiny fixture box\n"
+    assert not (target / "etc" / "boxwright-fixture").exists()  # stage "files", on the disk
     assert "UseDNS no" in (target / "etc" / "ssh" / "sshd_config.d" / "10-boxwright.conf").read_text()
     assert (target / "etc" / "systemd" / "network" / "90-boxwright-eth0.network").is_file()
     fstab = (target / "etc" / "fstab").read_text()
