@@ -66,9 +66,11 @@ def publish_box(c: Context, to: str, box: str = "docker-host", base_url: str = "
     with user_errors(c):
         result = publish(box, to, base_url=base_url, endpoint=endpoint, profile=profile,
                          dry=is_dry_context(c))
-        print(f"{len(result.uploaded)} box file(s) uploaded, {len(result.already)} already there "
-              f"({result.bytes_uploaded / 1e6:.0f} MB in {result.seconds:.1f} s)\n"
-              f"vagrant box add {result.catalog_url}")
+        if not is_dry_context(c):
+            print(f"{len(result.uploaded)} box file(s) uploaded, {len(result.already)} already there "
+                  f"({result.bytes_uploaded / 1e6:.0f} MB in {result.seconds:.1f} s)")
+        provider = f"--provider {result.providers[0]} " if len(result.providers) > 1 else ""
+        print(f"vagrant box add {provider}{result.catalog_url}")
 
 
 @task(

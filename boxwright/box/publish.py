@@ -56,6 +56,7 @@ class Published:
     uploaded: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     versions: list[str] = field(default_factory=list)
+    providers: list[str] = field(default_factory=list)
     bytes_uploaded: int = 0
     seconds: float = 0.0
 
@@ -137,6 +138,7 @@ def publish_box(
     catalog_key = _join(prefix, name, CATALOG_NAME)
     result = Published(catalog_url=f"{base.rstrip('/')}/{_join(name, CATALOG_NAME)}")
     plan = _plan(local, name, prefix, base)
+    result.providers = sorted({entry["name"] for _key, _path, entry in plan})
     if dry:
         for key, path, _entry in plan:
             log.info("would upload %s -> %s", path, store.describe(key))
