@@ -43,7 +43,7 @@ def stream_build(client: docker.DockerClient, what: str, *, level: int = logging
     step containers the engine had started (it may still be stopping them).
     """
     tail: collections.deque[str] = collections.deque(maxlen=25)
-    image_id = None
+    image_id: str | None = None
     step_containers: list[str] = []
     try:
         for chunk in client.api.build(rm=True, forcerm=True, decode=True, pull=False, **build_args):

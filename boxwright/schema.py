@@ -23,9 +23,12 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from boxwright.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "check_image_reference",
@@ -40,7 +43,7 @@ __all__ = [
     "version_check",
 ]
 
-T = TypeVar("T")
+T = TypeVar("T", bound="DataclassInstance")
 
 
 #: A definition's name (its folder): also a Docker repository component and a file name.
@@ -233,7 +236,7 @@ def _coerce(hint: Any, value: Any, path: Path, key: str) -> Any:
             raise TypeError(f"unsupported union {hint}")
         return _coerce(options[0], value, path, key)
     wrong = DefinitionError(path, key, f"expected {_describe(hint)}; got {_type_name(value)}")
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             raise wrong
         return load_table(hint, value, path, key + ".")

@@ -1,4 +1,4 @@
-"""Lint is part of the suite: ruff for Python, shellcheck for shell, hadolint for Dockerfiles."""
+"""Lint is part of the suite: ruff and mypy for Python, shellcheck for shell, hadolint for Dockerfiles."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from boxwright.image.definition import image_names, load_image
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SKIP_DIRS = {".git", ".venv", "build", "dist", ".kit", "node_modules", ".pytest_cache", ".ruff_cache"}
+SKIP_DIRS = {".git", ".venv", "build", "dist", ".kit", "node_modules", ".pytest_cache", ".ruff_cache",
+             ".mypy_cache"}
 
 
 def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -38,6 +39,12 @@ def shell_scripts() -> list[Path]:
 
 def test_ruff():
     result = run([str(BIN / "ruff"), "check", "."])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy():
+    """The package and tasks.py type-check strictly ([tool.mypy] in pyproject.toml)."""
+    result = run([str(BIN / "mypy")])
     assert result.returncode == 0, result.stdout + result.stderr
 
 

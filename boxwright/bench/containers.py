@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from typing import Any, cast
 
 import docker
 import docker.errors
@@ -19,7 +20,7 @@ BENCH_LABEL = "io.boxwright.bench"
 
 @contextlib.contextmanager
 def bench_container(client: docker.DockerClient, command: list[str] | None,
-               image: str, **kwargs: object) -> Iterator[docker.models.containers.Container]:
+               image: str, **kwargs: Any) -> Iterator[docker.models.containers.Container]:
     container = client.containers.run(
         image, command, detach=True, labels={BENCH_LABEL: "1"}, stop_signal="SIGTERM", **kwargs
     )
@@ -34,7 +35,7 @@ def exec_ok(container: docker.models.containers.Container, argv: list[str]) -> s
     code, output = container.exec_run(argv)
     if code != 0:
         raise BenchError(f"{' '.join(argv)} failed in {container.short_id} (exit {code}): {output!r}")
-    return output.decode().strip()
+    return cast(bytes, output).decode().strip()  # exec_run without stream: one bytes
 
 
 def wait_until(container: docker.models.containers.Container, marker: str, timeout: float = 20) -> None:

@@ -100,5 +100,5 @@ def _one_file_rebuilds(rec: Recorder, name: str) -> list[float]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for image in client.images.list(name="boxwright/bench-rebuild"):
-            client.images.remove(image.id, force=True)
+            client.images.remove(str(image.id), force=True)
     return samples

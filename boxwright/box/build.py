@@ -253,10 +253,10 @@ def build_box(
     result.sizes["box"] = result.box.stat().st_size
     total = time.monotonic() - started
     (target / "build.json").write_text(json.dumps(_report(result, total, tools), indent=2) + "\n")
-    sizes = ", ".join(f"{p} {path.stat().st_size / 1e6:.0f} MB" for p, path in result.boxes.items())
-    reused = f" (reused: {', '.join(result.reused_stages)})" if result.reused_stages else ""
+    sizes = ", ".join(f"{p} {file.stat().st_size / 1e6:.0f} MB" for p, file in result.boxes.items())
+    kept = f" (reused: {', '.join(result.reused_stages)})" if result.reused_stages else ""
     log.info("built %s %s in %.0f s%s: %s (%s; qcow2 %s GB virtual, %.0f MB used)\n"
-             "add it with: vagrant box add --provider %s %s", box.box_name, version, total, reused, target,
+             "add it with: vagrant box add --provider %s %s", box.box_name, version, total, kept, target,
              sizes, box.disk_gb, result.sizes["disk_actual"] / 1e6, box.providers[0], catalog_file)
     return result
 
@@ -364,7 +364,7 @@ def _disk(box: BoxDefinition, rootfs: Path, files: Path, disk: Path, accel: Acce
         run(create_argv(tmp, box.disk_gb), what="qemu-img create")
         smp = max(1, min(2, os.cpu_count() or 1))
         script = guestfish_script(disk_layout(box), tmp, rootfs, smp, files)
-        current = {"title": "", "since": time.monotonic()}
+        current: dict[str, Any] = {"title": "", "since": time.monotonic()}
 
         def step(title: str) -> None:
             """Report the step that just ended, with its duration."""

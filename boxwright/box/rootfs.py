@@ -135,8 +135,8 @@ def render_overlay(box: BoxDefinition, version: str, target: Path, mtime: int) -
         out.write_text(text)
     script = target.parent / "customize.sh"
     script.write_text(texts["customize.sh"])
-    for path in [*target.rglob("*"), target, script]:
-        os.utime(path, (mtime, mtime), follow_symlinks=False)
+    for entry in [*target.rglob("*"), target, script]:
+        os.utime(entry, (mtime, mtime), follow_symlinks=False)
     return script
 
 

@@ -89,7 +89,7 @@ class Vagrant:
 
     def ssh_config(self, machine: str | None = None) -> str:
         """The ssh-config Vagrant prints; an error (or empty output) raises."""
-        text = self._call("ssh-config", self._vagrant.ssh_config, vm_name=machine)
+        text: str = self._call("ssh-config", self._vagrant.ssh_config, vm_name=machine)
         if "HostName" not in text:
             raise VagrantError(f"vagrant ssh-config printed no host:\n{text or '(nothing)'}")
         return text

@@ -136,4 +136,4 @@ def _remove_superseded(client: docker.DockerClient, base: BaseImage) -> None:
         if tags and base.tag not in image.tags and len(image.tags) == len(tags):
             # Still used by a container or a derived image: then keep it.
             with contextlib.suppress(docker.errors.APIError):
-                client.images.remove(image.id)
+                client.images.remove(str(image.id))

@@ -128,7 +128,7 @@ def build_image(
     image = client.images.get(image_id)
     for tag in tags[1:]:
         image.tag(tag)
-    result = BuildResult(tags, image.id, image.attrs["Size"], time.monotonic() - started)
+    result = BuildResult(tags, str(image.id), image.attrs["Size"], time.monotonic() - started)
     log.info("built %s: %s in %.1f s", ", ".join(tags), human_size(result.size), result.seconds)
     return result
 

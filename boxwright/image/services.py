@@ -116,7 +116,7 @@ def load_services(table: Any, path: Path) -> Services:
          *((name, row.options, option(factory=row.options)) for name, row in SERVICES.items())],
         frozen=True,
     )
-    loaded = load_table(schema, table, path, "services.")
+    loaded: Any = load_table(schema, table, path, "services.")
     return Services(loaded.prefix, {name: getattr(loaded, name) for name in SERVICES})
 
 

@@ -12,6 +12,7 @@ A push that fails leaves no ``HOST:PORT/boxwright/NAME`` tag behind locally.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import os
@@ -189,9 +190,8 @@ def publish(
         for tag in tags:
             local.tag(repository, tag)
         for tag in tags:
-            pushed.append(with_retries(
-                lambda tag=tag: _push(client, repository, tag, credentials), retries=retries,
-            ))
+            push = functools.partial(_push, client, repository, tag, credentials)
+            pushed.append(with_retries(push, retries=retries))
     except BaseException as error:
         _restore_tags(client, repository, previous)
         if isinstance(error, PublishError) and pushed:

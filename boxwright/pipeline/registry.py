@@ -41,7 +41,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def htpasswd_line(user: str, password: str) -> str:
     """An htpasswd entry in the only format the registry accepts (bcrypt)."""
-    import bcrypt  # a paramiko dependency, so always installed
+    import bcrypt
 
     return f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=6)).decode()}\n"
 
