@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 SKIP = "--skip-runit"
-PER_USER = ["HOME", "USER", "GROUP", "UID", "GID", "SHELL"]
+PER_USER = ["HOME", "USER", "LOGNAME", "GROUP", "UID", "GID", "SHELL"]  # login, su, setuser and cron set them
 
 
 def shell_name(name: str) -> bool:
