@@ -14,7 +14,7 @@ import docker
 import docker.errors
 import docker.models.containers
 
-__all__ = ["SESSION", "TEST_LABEL", "Containers"]
+__all__ = ["SESSION", "TEST_LABEL", "Containers", "run_in"]
 
 #: Every container a test starts carries this label, so a crash can't leak one.
 TEST_LABEL = "io.boxwright.test"
@@ -52,3 +52,9 @@ class Containers:
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)
         self.started.clear()
+
+
+def run_in(container: Any, command: str, user: str = "") -> tuple[int, str]:
+    """``sh -c command`` in a running container: (exit code, stdout and stderr)."""
+    code, output = container.exec_run(["sh", "-c", command], user=user)
+    return code, output.decode("utf-8", "replace")

@@ -6,8 +6,9 @@ import io
 import tarfile
 import time
 from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["FileSpec", "tar_of"]
+__all__ = ["FileSpec", "read_file", "tar_of"]
 
 #: ``text`` (mode 0644), ``(text or bytes, mode)``, or ``"=target"`` for a hard link to ``target``.
 FileSpec = str | bytes | tuple[str | bytes, int]
@@ -33,3 +34,12 @@ def tar_of(files: Mapping[str, FileSpec], *, mtime: float | None = None) -> byte
             info.size, info.mode = len(data), mode
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def read_file(container: Any, path: str) -> str:
+    """A file's text from a container, running or stopped (``docker cp``)."""
+    stream, _ = container.get_archive(path)
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.extractfile(tar.getmembers()[0])
+        assert member is not None, f"{path} is not a regular file"
+        return member.read().decode("utf-8", "replace")
