@@ -120,9 +120,20 @@ def test_startup_script_sets_and_unsets_variables_for_what_follows(sandbox):
     main = 'printf "%s|%s" "$GREETING" "${DOOMED-unset}" > "$OUT/main-saw"'
     result = sandbox.run(SKIP, "--", "sh", "-c", main)
     assert result.returncode == 0, result.stderr
-    assert sandbox.read("script-saw") == "two words\n"
-    assert sandbox.read("main-saw") == "two words\n|unset"
+    assert sandbox.read("script-saw") == "two words"  # one trailing newline dropped, as on phusion
+    assert sandbox.read("main-saw") == "two words|unset"
     assert "DOOMED" not in sandbox.path("/etc/container_environment.sh").read_text()
+
+
+def test_a_file_loses_one_trailing_newline_unless_my_init_wrote_it(sandbox):
+    sandbox.write("/etc/container_environment/ECHOED", "echoed\n", 0o600)  # RUN echo echoed > ...
+    sandbox.write("/etc/container_environment/TWO", "two\n\n", 0o600)
+    sandbox.script("/etc/my_init.d/10_noop", "true")  # a re-import after a script
+    main = 'printf "%s|%s|%s" "$ECHOED" "$TWO" "$KEPT" > "$OUT/seen"'
+    result = sandbox.run(SKIP, "--", "sh", "-c", main, env={"KEPT": "value\n"})
+    assert result.returncode == 0, result.stderr
+    assert sandbox.read("seen") == "echoed|two\n|value\n"  # KEPT came from the container: exact
+    assert sandbox.path("/etc/container_environment/ECHOED").read_text() == "echoed"
 
 
 def test_login_shell_snippet_sources_the_export(sandbox):
