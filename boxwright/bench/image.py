@@ -20,10 +20,12 @@ from boxwright.image.definition import load_image
 __all__ = ["bench_image"]
 
 MB = 1e6
+#: The other variants of the image whose sizes go in the same table, a column each.
+SIZE_VARIANTS = {"baseimage": ("baseimage-slim",)}
 
 
 def bench_image(rec: Recorder, name: str = "baseimage") -> None:
-    """Sizes (uncompressed and gzip), cold/no-op/one-file rebuild times."""
+    """Sizes (uncompressed and gzip, the variants' too), cold/no-op/one-file rebuild times."""
     client = docker_client()
     definition = load_image(name)
     assert definition.bootstrap is not None
@@ -42,6 +44,10 @@ def bench_image(rec: Recorder, name: str = "baseimage") -> None:
         image = client.images.get(reference)
         rec.add("image", f"{label} size, uncompressed", name, "MB", [image.attrs["Size"] / MB])
         rec.add("image", f"{label} size, docker save + gzip", name, "MB", [_gzip_size(image) / MB])
+    for variant in SIZE_VARIANTS.get(name, ()):
+        image = client.images.get(build_image(variant, echo=False).image_id)
+        rec.add("image", "image size, uncompressed", variant, "MB", [image.attrs["Size"] / MB])
+        rec.add("image", "image size, docker save + gzip", variant, "MB", [_gzip_size(image) / MB])
     _syslog_burst(rec, name, 5_000 if rec.quick else 100_000)
 
 

@@ -60,6 +60,7 @@ def render_context(definition: ImageDefinition, templates_dir: Path = TEMPLATES_
         "local_packages": [p.name for p in definition.local_packages],
         "services": services,
         "env": dict(sorted(definition.env.items())),
+        "directories": dict(definition.directories),
         "command": list(definition.command),
         "healthcheck": definition.healthcheck,
         "healthcheck_enabled": definition.healthcheck_enabled,

@@ -8,6 +8,7 @@ lines of data and no template edit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,13 @@ MMDEBSTRAP_VARIANTS = ("extract", "custom", "essential", "apt", "minbase", "buil
 HEALTH_TOOL = "/usr/local/bin/service-status"
 
 _check_version = version_check(3)
+
+
+def _check_directories(value: dict[str, str]) -> str | None:
+    for path, mode in value.items():
+        if not path.startswith("/") or not re.match(r"^0[0-7]{3}$", mode):
+            return f"expected absolute paths with octal modes like '0755'; got {path!r} = {mode!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,8 @@ class ImageDefinition:
     #: Parsed from the rows of ``services.SERVICES`` by :func:`load_image`.
     services: Services = field(default_factory=Services, init=False)
     env: dict[str, str] = option(factory=dict)
+    #: Directories made at build time, path -> octal mode (empty ones: git records none).
+    directories: dict[str, str] = option(factory=dict, check=_check_directories)
     command: tuple[str, ...] = option(("/bin/bash",))
     healthcheck: Healthcheck = option(factory=Healthcheck)
     labels: dict[str, str] = option(factory=dict)

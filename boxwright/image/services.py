@@ -67,6 +67,8 @@ class Service:
     never_ship: tuple[str, ...] = ()
     #: Files made 0600 in the image: git records only 0644/0755, ssh refuses a readable key.
     private: tuple[str, ...] = ()
+    #: Directories made 0700 in the image (git records no empty directory).
+    private_dirs: tuple[str, ...] = ()
 
 
 SERVICES: dict[str, Service] = {
@@ -74,17 +76,23 @@ SERVICES: dict[str, Service] = {
     # post-shutdown hook: /etc/early_service (README.md, my_init section).
     "syslog": Service(
         ("syslog-ng-core",), "/etc/early_service/syslog", options=SyslogOptions,
-        option_links={output: (f"../boxwright/{output}.conf", f"/etc/syslog-ng/conf.d/{output}.conf")
-                      for output in ("stdout", "file")},
+        # stdout (docker logs) in conf.d/, which a replaced Debian-style syslog-ng.conf includes
+        # too; the file is boxwright's syslog-ng.conf's own (Debian's writes /var/log/syslog itself).
+        option_links={
+            "stdout": ("../boxwright/stdout.conf", "/etc/syslog-ng/conf.d/stdout.conf"),
+            "file": ("../boxwright/file.conf", "/etc/syslog-ng/boxwright.d/file.conf"),
+        },
     ),
     # cron-daemon-common depends on "systemd | systemd-standalone-sysusers | ...": the
     # standalone one goes first so that apt never picks systemd.
     "cron": Service(("systemd-standalone-sysusers", "cron"), "/etc/service/cron"),
     # Runs daily from cron (/etc/cron.daily/logrotate).
     "logrotate": Service(("logrotate",), follows="cron"),
-    # openssh-server's postinst makes host keys; they are made at first start instead.
-    "sshd": Service(("openssh-server",), "/etc/service/sshd", default=False,
-                    never_ship=("/etc/ssh/ssh_host_*",), private=("/etc/insecure_key",)),
+    # phusion's way: installed and down (/etc/service/sshd/down). openssh-server's postinst makes
+    # host keys; they are made at first start (/etc/my_init.d/00_regen_ssh_host_keys.sh) instead.
+    "sshd": Service(("openssh-server",), "/etc/service/sshd",
+                    never_ship=("/etc/ssh/ssh_host_*",), private=("/etc/insecure_key",),
+                    private_dirs=("/root/.ssh",)),
 }
 
 
@@ -139,6 +147,7 @@ def service_plan(definition: ImageDefinition) -> dict[str, Any]:
         "packages": packages,
         "never_ship": [glob for name in enabled for glob in SERVICES[name].never_ship],
         "private": [path for name in enabled for path in SERVICES[name].private],
+        "private_dirs": [path for name in enabled for path in SERVICES[name].private_dirs],
         "links": [{"target": t, "path": p} for t, p in links],
         "link_dirs": sorted({p.rsplit("/", 1)[0] for _, p in links}),
     }

@@ -58,9 +58,9 @@ TEST_IMAGE_ENV = "BOXWRIGHT_TEST_IMAGE"
 TEST_IMAGE_ID_ENV = "BOXWRIGHT_TEST_IMAGE_ID"
 #: Where the image tests are taken from (with ``IMAGE_MARKERS``).
 DEFAULT_TESTS = ("tests",)
-#: The image tests: the suites of tests/image/ and tests/services/ (markers set by folder).
+#: The image tests: the suites of tests/image/, tests/services/ and tests/derived/ (markers by folder).
 #: tests/pipeline is the pipeline's own suite and never part of them (it would recurse).
-IMAGE_MARKERS = "image or services"
+IMAGE_MARKERS = "image or services or derived"
 
 
 @dataclass

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from support.derived import build_from
 from support.runit import RunitService, wait_for_log
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "phusion-style"
-TAG = "boxwright-test/phusion-style:latest"
 
 
 @pytest.fixture(scope="module")
-def example_image(engine, baseimage):
-    """Built FROM boxwright/baseimage:latest exactly as a user would (the fixture built it)."""
-    image, _ = engine.images.build(path=str(EXAMPLE), tag=TAG, pull=False, rm=True, forcerm=True)
-    yield image.id
-    engine.images.remove(image.id, force=True)
+def example_image(engine, baseimage, tmp_path_factory):
+    """Built as a user would, FROM the image under test (its id: never a tag another session moves)."""
+    image_id = build_from(engine, EXAMPLE, baseimage, tmp_path_factory.mktemp("example") / "context")
+    yield image_id
+    engine.images.remove(image_id, force=True)
 
 
 def test_example_dockerfile_lints_clean():

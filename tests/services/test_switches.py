@@ -55,11 +55,15 @@ def test_nocron_variant_syslog_goes_to_docker_logs_only_prefixed(start, host_of,
     assert not host.file("/var/log/syslog").exists
 
 
-@pytest.mark.parametrize("package", ["systemd", "openssh-server"])
-def test_baseimage_has_no_systemd_and_no_sshd(start, host_of, package):
+def test_image_has_no_systemd_and_sshd_only_installed_and_down(start, host_of, image_definition):
     host = host_of(start())
-    assert not host.package(package).is_installed
-    assert not host.file("/etc/service/sshd").exists
+    assert not host.package("systemd").is_installed
+    wanted = image_definition.service_enabled("sshd")  # default: phusion's way; slim: none
+    assert host.package("openssh-server").is_installed == wanted
+    assert host.file("/etc/service/sshd/down").exists == wanted
+    if wanted:
+        assert RunitService(host, "/etc/service/sshd").status == "down"
+        assert host.check_output("ls /etc/ssh | grep -c ssh_host_ || true") != "0"  # made at boot
 
 
 def test_prefix_off_in_a_variant(start, with_sshd):

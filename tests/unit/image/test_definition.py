@@ -32,12 +32,13 @@ def test_fixture_loads_into_typed_fields():
     assert image.labels == {"org.example.team": "platform"}
 
 
-def test_services_default_on_except_sshd():
+def test_services_default_on_sshd_installed_and_down():
     image = load_image("baseimage", PROJECT_IMAGES)
-    assert image.service_enabled("syslog")
-    assert image.service_enabled("cron")
-    assert image.service_enabled("logrotate")
-    assert not image.service_enabled("sshd")  # off unless a definition asks
+    assert all(image.service_enabled(name) for name in ("syslog", "cron", "logrotate", "sshd"))
+    slim = load_image("baseimage-slim", PROJECT_IMAGES)
+    assert not slim.service_enabled("sshd")
+    assert slim.packages == ("python3-minimal", "runit")
+    assert slim.directories == image.directories  # phusion's directories in both
 
 
 def test_services_need_a_layer_that_ships_them():

@@ -10,7 +10,8 @@ from boxwright.pipeline.ci import TestCounts, image_test_argv
 def test_image_tests_are_the_image_marked_ones_without_the_pipeline_s_own():
     argv = image_test_argv(["tests"], Path("/r/x.junit.xml"), keyword="labels")
     assert argv[1:5] == ["-m", "pytest", "tests", "-m"]
-    assert argv[argv.index("-m", 2) + 1] == "image or services" and "--ignore=tests/pipeline" in argv
+    assert argv[argv.index("-m", 2) + 1] == "image or services or derived" and \
+         "--ignore=tests/pipeline" in argv
     assert "--junitxml=/r/x.junit.xml" in argv
     assert argv[-2:] == ["-k", "labels"]
 
