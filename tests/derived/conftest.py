@@ -64,12 +64,20 @@ def tls_files() -> dict[str, bytes]:
     usage = x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                           content_commitment=False, key_encipherment=False, data_encipherment=False,
                           key_agreement=False, encipher_only=False, decipher_only=False)
+    # Python 3.13 verifies strictly (VERIFY_X509_STRICT): key identifiers are required.
+    ca_id = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca = (certificate("boxwright test CA", "boxwright test CA", ca_key.public_key())
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
           .add_extension(usage, critical=True)
+          .add_extension(ca_id, critical=False)
           .sign(ca_key, hashes.SHA256()))
     server = (certificate("localhost", "boxwright test CA", key.public_key())
               .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+              .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+              .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_id),
+                             critical=False)
+              .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                             critical=False)
               .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
     return {

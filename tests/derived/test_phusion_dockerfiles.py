@@ -53,7 +53,7 @@ def test_users_get_the_default_shell(engine, derived_base):
 
 def test_service_calling_sbin_setuser_serves_http_as_the_user(app):
     wait_until(app, "curl -fsS -o /dev/null http://localhost:8080/")
-    owner = wait_until(app, "ps -o user= -C python3")
+    owner = wait_until(app, "ps -o user= -p \"$(pgrep -f http.server)\"")
     assert owner.split() == ["app"]
 
 
@@ -137,9 +137,9 @@ def test_a_replaced_debian_style_syslog_ng_conf_works(containers, derived_build)
     output = wait_for_log(container, "services up: syslog")
     assert "ERROR" not in output
     run_in(container, "logger -p user.notice -t replaced 'through Debian-style config'")
-    wait_for_log(container, "replaced: through Debian-style config")  # boxwright's conf.d snippet
+    wait_for_log(container, "through Debian-style config")  # boxwright's conf.d snippet: docker logs
     deadline = time.monotonic() + 20
-    while "replaced: through Debian-style config" not in run_in(container, "cat /var/log/user.log")[1]:
+    while "through Debian-style config" not in run_in(container, "cat /var/log/user.log")[1]:
         assert time.monotonic() < deadline, run_in(container, "ls -l /var/log")[1]
         time.sleep(0.2)
     assert run_in(container, "sv status /etc/early_service/syslog")[1].startswith("run:")
