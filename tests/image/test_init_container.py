@@ -64,9 +64,9 @@ def timed_stop(container, grace=10):
     return container.attrs["State"]["ExitCode"], seconds
 
 
-def rss_kb(container, pid=1):
+def rss_kb(container, pid=1, field="VmRSS"):
     status = container.exec_run(["cat", f"/proc/{pid}/status"]).output.decode()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith(f"{field}:")))
 
 
 def test_docker_stop_of_the_stock_image_exits_0_quickly(container_with):
@@ -101,7 +101,11 @@ def test_pid1_rss_is_close_to_a_bare_python(container_with):
     time.sleep(1)
     mine, baseline = rss_kb(init), rss_kb(bare)
     print(f"PID 1 RSS: my_init {mine} kB, bare python3 {baseline} kB, +{mine - baseline} kB")
-    assert mine - baseline <= 1536
+    # The bound is on PID 1's own (anonymous) memory: VmRSS also counts shared library pages,
+    # which vary with what the image's boot touches (the same my_init: +1.3 MB in the slim
+    # image, +1.6 MB in the default one) while its own memory stays +0.2 MB.
+    own, baseline_own = rss_kb(init, field="RssAnon"), rss_kb(bare, field="RssAnon")
+    assert own - baseline_own <= 512
 
 
 @pytest.mark.parametrize(
