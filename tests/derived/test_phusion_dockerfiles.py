@@ -53,8 +53,8 @@ def test_users_get_the_default_shell(engine, derived_base):
 
 def test_service_calling_sbin_setuser_serves_http_as_the_user(app):
     wait_until(app, "curl -fsS -o /dev/null http://localhost:8080/")
-    owner = wait_until(app, "ps -o user= -p \"$(pgrep -f http.server)\"")
-    assert owner.split() == ["app"]
+    servers = wait_until(app, "ps -eo user=,args= | grep '[h]ttp.server'").splitlines()
+    assert [line.split()[0] for line in servers] == ["app"], servers
 
 
 def test_install_clean_installed_the_package_and_no_lists(app):
