@@ -45,7 +45,7 @@ def bench_image(rec: Recorder, name: str = "baseimage") -> None:
         rec.add("image", f"{label} size, uncompressed", name, "MB", [image.attrs["Size"] / MB])
         rec.add("image", f"{label} size, docker save + gzip", name, "MB", [_gzip_size(image) / MB])
     for variant in SIZE_VARIANTS.get(name, ()):
-        image = client.images.get(build_image(variant, echo=False).image_id)
+        image = client.images.get(build_image(variant).image_id)
         rec.add("image", "image size, uncompressed", variant, "MB", [image.attrs["Size"] / MB])
         rec.add("image", "image size, docker save + gzip", variant, "MB", [_gzip_size(image) / MB])
     _syslog_burst(rec, name, 5_000 if rec.quick else 100_000)
