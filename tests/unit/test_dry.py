@@ -41,7 +41,8 @@ PLANS: dict[str, tuple[dict[str, object], list[str]]] = {
     "publish": ({"registry": "127.0.0.1:5999"}, ["would push boxwright/baseimage:",
                                                  "127.0.0.1:5999/boxwright/baseimage"]),
     "ci": ({"registry": "127.0.0.1:5999"}, [" mmdebstrap ", "would build boxwright/baseimage:",
-                                            " -m pytest tests -m 'image or services or derived'", "would push",
+                                            " -m pytest tests -m 'image or services or derived'",
+                                            "would push",
                                             "would write the report"]),
     "registry": ({"port": 5999}, ["would run: docker-registry serve", "127.0.0.1:5999"]),
 }
