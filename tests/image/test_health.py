@@ -29,6 +29,11 @@ def test_image_declares_the_healthcheck(engine, baseimage):
     assert config["Interval"] == 5_000_000_000 and config["Retries"] == 2
 
 
+def shipped_down(definition) -> list[str]:
+    """Services the image ships with a `down` file (sshd in the default image, phusion's way)."""
+    return ["sshd"] if definition.service_enabled("sshd") else []
+
+
 def test_healthy_when_every_service_is_up(shape):
     container = shape(healthcheck=FAST)
     entries = wait_health(container, "healthy")
@@ -36,13 +41,15 @@ def test_healthy_when_every_service_is_up(shape):
     assert entries[-1]["Output"].strip() == "healthy: syslog, cron"
 
 
-def test_status_prints_one_line_per_service(shape):
+def test_status_prints_one_line_per_service(shape, image_definition):
     container = shape(healthcheck=FAST)
     wait_health(container, "healthy")
     code, out = exec_out(container, "service-status")
     assert code == 0
     rows = {line.split()[0]: line.split() for line in out.splitlines()}
-    assert sorted(rows) == ["cron", "syslog"]
+    assert sorted(rows) == sorted(["cron", "syslog", *shipped_down(image_definition)])
+    for name in shipped_down(image_definition):
+        assert rows[name][1] == "stopped"  # sshd ships down: not required
     _, sv = exec_out(container, "sv", "status", "/etc/service/cron")
     cron = rows["cron"]
     assert cron[1] == "up" and cron[2:4] == ["pid", sv.split("(pid ")[1].split(")")[0]]
@@ -86,7 +93,7 @@ def test_a_hanging_check_is_cut_at_the_commands_own_timeout(shape):
     assert ps.split() == []  # the check's process group was killed
 
 
-def test_a_service_taken_down_on_purpose_is_not_required(shape):
+def test_a_service_taken_down_on_purpose_is_not_required(shape, image_definition):
     container = shape(healthcheck=FAST)
     wait_health(container, "healthy")
     exec_out(container, "sv", "down", "cron")
@@ -94,7 +101,9 @@ def test_a_service_taken_down_on_purpose_is_not_required(shape):
     status, entries = health(container)
     assert status == "healthy" and entries[-1]["Output"].strip() == "healthy: syslog"
     _, out = exec_out(container, "service-status")
-    assert [line.split()[:2] for line in out.splitlines()] == [["syslog", "ready"], ["cron", "stopped"]]
+    expected = [["syslog", "ready"], ["cron", "stopped"]]
+    expected += [[name, "stopped"] for name in shipped_down(image_definition)]
+    assert [line.split()[:2] for line in out.splitlines()] == expected
 
 
 def test_unhealthy_without_my_init(shape):
