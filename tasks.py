@@ -23,14 +23,15 @@ def render(c: Context, image: str = "baseimage") -> None:
     help={
         "name": "image definition under images/ (default: baseimage)",
         "no-cache": "rebuild every layer (the base is still reused when its inputs match)",
+        "platform": "only this platform, e.g. linux/arm64 (default: every one in the definition's platforms)",
     },
 )
-def build_image(c: Context, name: str = "baseimage", no_cache: bool = False) -> None:
-    """Build boxwright/<name>:<version> and :latest from images/<name>/."""
-    from boxwright.image.build import build_image as build
+def build_image(c: Context, name: str = "baseimage", no_cache: bool = False, platform: str = "") -> None:
+    """Build boxwright/<name>:<version>-<arch> per platform; <version> and :latest are the host's."""
+    from boxwright.image.build import build_all
 
     with user_errors(c):
-        build(name, no_cache=no_cache)
+        build_all(name, platforms=[platform] if platform else None, no_cache=no_cache)
 
 
 @task(
@@ -126,7 +127,7 @@ def test_box(c: Context, box: str = "docker-host") -> None:
 @task(
     help={
         "quick": "one sample per figure and small bursts (what ./kit test runs)",
-        "only": "comma-separated groups: init, image, box (default: all)",
+        "only": "comma-separated groups: init, image, arch, box (default: all)",
     },
 )
 def bench(c: Context, quick: bool = False, only: str = "") -> None:

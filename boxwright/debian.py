@@ -20,8 +20,13 @@ MERGED_USR_HOOK_SUITES = ("buster", "bullseye", "bookworm", "oldoldstable", "old
 _MERGED_USR_HOOK = Path("/usr/share/mmdebstrap/hooks/merged-usr")
 
 
-def common_argv(suite: str, variant: str = "minbase", templates_dir: Path = TEMPLATES_DIR) -> list[str]:
-    """``mmdebstrap`` and the options every run shares; callers add theirs and the positionals."""
+def common_argv(
+    suite: str, variant: str = "minbase", templates_dir: Path = TEMPLATES_DIR, arch: str | None = None
+) -> list[str]:
+    """``mmdebstrap`` and the options every run shares; callers add theirs and the positionals.
+
+    ``arch`` is a Debian architecture (``arm64``); None bootstraps the host's own.
+    """
     slim = templates_dir / "base"
     argv = [
         "mmdebstrap",
@@ -31,6 +36,8 @@ def common_argv(suite: str, variant: str = "minbase", templates_dir: Path = TEMP
         f"--dpkgopt={slim / 'dpkg-slim.cfg'}",
         f'--customize-hook=sh {shlex.quote(str(slim / "slimify.sh"))} "$1"',
     ]
+    if arch is not None:
+        argv.append(f"--arch={arch}")
     if suite in MERGED_USR_HOOK_SUITES:
         argv.append(f"--hook-dir={_MERGED_USR_HOOK}")
     return argv

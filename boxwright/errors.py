@@ -13,6 +13,7 @@ __all__ = [
     "CatalogError",
     "CleanupError",
     "DefinitionError",
+    "EmulationUnavailable",
     "EngineError",
     "PublishError",
     "RenderError",
@@ -83,3 +84,12 @@ class CatalogError(BoxwrightError):
 
 class BenchError(BoxwrightError):
     """A benchmarked variant crashed (not: was slow)."""
+
+
+class EmulationUnavailable(BoxwrightError):
+    """A foreign platform's binaries cannot run here (no binfmt_misc handler can be set up)."""
+
+    def __init__(self, platform: object, problem: str) -> None:
+        self.platform = platform
+        name = getattr(platform, "name", platform)
+        super().__init__(f"cannot emulate {name} on this host: {problem}")

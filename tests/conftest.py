@@ -20,10 +20,12 @@ import docker.models.containers
 import pytest
 import testinfra
 
+from boxwright.emulation import ensure_emulation
 from boxwright.engine import docker_client
 from boxwright.errors import EngineError
 from boxwright.image.build import BuildResult, build_image
 from boxwright.image.definition import ImageDefinition, load_image
+from boxwright.platforms import PLATFORMS
 from support.containers import SESSION, TEST_LABEL, Containers
 from support.image import image_under_test
 
@@ -46,6 +48,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             folder = item.path.relative_to(TESTS).parts[0]
             if folder in FOLDER_MARKERS:
                 item.add_marker(folder)
+ARM64 = PLATFORMS["linux/arm64"]
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +113,24 @@ def baseimage(image_builder: Callable[[str], str], hold_image: Callable[[str, st
     or under ``./kit ci`` the exact image it built and will publish (README.md, CI pipeline section)."""
     name, image_id = image_under_test()
     return hold_image(image_id, name) if image_id else image_builder(name)
+
+
+@pytest.fixture(scope="session")
+def arm64_image(built_images: dict[str, BuildResult], hold_image: Callable[[str, str], str]) -> str:
+    """The id of the linux/arm64 image of the definition under test (built under QEMU emulation;
+    README.md, architectures)."""
+    name, _ = image_under_test()
+    if ARM64.name not in load_image(name).platforms:
+        pytest.skip(f"{name} does not list {ARM64.name} in its platforms")
+    given = image_under_test(ARM64)[1]
+    if given:
+        return hold_image(given, f"{name}-arm64")
+    ensure_emulation(ARM64)
+    key = f"{name}@{ARM64.name}"
+    if key not in built_images:
+        built_images[key] = build_image(name, platform=ARM64, echo=False)
+        hold_image(built_images[key].image_id, f"{name}-arm64")
+    return built_images[key].image_id
 
 
 @pytest.fixture(scope="session", autouse=True)

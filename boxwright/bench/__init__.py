@@ -29,14 +29,15 @@ __all__ = ["GROUPS", "run_bench"]
 
 
 def _groups() -> dict[str, Callable[[Recorder], None]]:
+    from boxwright.bench.arch import bench_arch
     from boxwright.bench.box import bench_box
     from boxwright.bench.image import bench_image
     from boxwright.bench.pid1 import bench_init
 
-    return {"init": bench_init, "image": bench_image, "box": bench_box}
+    return {"init": bench_init, "image": bench_image, "arch": bench_arch, "box": bench_box}
 
 
-GROUPS = ("init", "image", "box")
+GROUPS = ("init", "image", "arch", "box")
 
 
 log = logging.getLogger(__name__)

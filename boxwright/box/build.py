@@ -65,7 +65,7 @@ from boxwright.box.rootfs import (
     rendered_files,
 )
 from boxwright.box.stages import StageCache, StageKeys, digest, tool_versions, tree_digest
-from boxwright.errors import BuildError, ToolMissing
+from boxwright.errors import BuildError, ToolMissing, UsageError
 from boxwright.proc import is_dry, require, run, stream
 from boxwright.progress import note, step
 from boxwright.provenance import git_dirty, git_revision, source_date_epoch
@@ -180,6 +180,11 @@ def build_box(
     started = time.monotonic()
     dist, work = dist or dist_boxes(), work or work_boxes()
     box = load_box(name, boxes_dir)
+    if box.platform.uefi:
+        raise UsageError(
+            f"{box.path}: arch: building {box.arch} boxes (UEFI, GPT + ESP disk) is not implemented yet; "
+            "their definition, Vagrantfile and catalog entry are (README.md, architectures)"
+        )
     _check_tools()
     box_work = work / box.name
     if not is_dry():
@@ -241,8 +246,8 @@ def build_box(
                 for key, size in done.sizes.items():
                     result.sizes[f"{provider}_{key}"] = size
             with _stage(count, count, f"catalog {catalog_file.name}", "catalog", result):
-                entries = [provider_entry(target / p.path.name, sha256_file(p.path), p.provider)
-                           for p in packaged]
+                entries = [provider_entry(target / p.path.name, sha256_file(p.path), p.provider,
+                                          architecture=box.arch) for p in packaged]
         write_catalog(catalog_file, add_version(catalog, version, entries, box.description))
     except OSError as error:
         if error.errno == errno.ENOSPC:

@@ -67,14 +67,22 @@ def version_key(version: str) -> tuple[int, ...]:
         raise CatalogError(f"version {version!r} is not numeric (X.Y.Z)") from None
 
 
-def provider_entry(box_file: Path, checksum: str, provider: str = PROVIDER) -> dict[str, str]:
-    """One provider of one version: a file:// URL and the box file's sha256."""
-    return {
+def provider_entry(
+    box_file: Path, checksum: str, provider: str = PROVIDER, *, architecture: str | None = None
+) -> dict[str, str]:
+    """One provider of one version: a file:// URL and the box file's sha256.
+
+    ``architecture`` (``amd64``, ``arm64``) is what Vagrant 2.4+ matches against the host;
+    older Vagrant (Debian's 2.3.4) ignores the key."""
+    entry = {
         "name": provider,
         "url": box_file.resolve().as_uri(),
         "checksum_type": CHECKSUM_TYPE,
         "checksum": checksum.lower(),
     }
+    if architecture is not None:
+        entry["architecture"] = architecture
+    return entry
 
 
 def read_catalog(path: Path, box_name: str, description: str = "") -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from boxwright import paths
+from boxwright.box.arch import BOX_ARCHES, BoxArch
 from boxwright.errors import DefinitionError
 from boxwright.image.definition import DEBIAN_SUITES
 from boxwright.schema import (
@@ -96,6 +97,8 @@ class BoxDefinition:
     version: str = option(check=_check_version)
     description: str = option("")
     suite: str = option("trixie", choices=DEBIAN_SUITES)
+    #: Debian architecture (README.md, architectures); the kernel defaults to the arch's.
+    arch: str = option("amd64", choices=tuple(BOX_ARCHES))
     mirror: str = option("http://deb.debian.org/debian", check=check_mirror)
     kernel: str = option("linux-image-cloud-amd64", check=check_package)
     docker: str = option("docker.io", choices=DOCKER_FLAVOURS)
@@ -128,6 +131,11 @@ class BoxDefinition:
         return path if path.is_dir() else None
 
     @property
+    def platform(self) -> BoxArch:
+        """Firmware, boot loader, emulator and Vagrant domain settings of :attr:`arch`."""
+        return BOX_ARCHES[self.arch]
+
+    @property
     def box_name(self) -> str:
         """The name users ``vagrant init`` with."""
         return f"boxwright/{self.name}"
@@ -150,6 +158,9 @@ def load_box(name: str, boxes_dir: Path | None = None) -> BoxDefinition:
         raise DefinitionError(path, None, f"no box definition {name!r} (known: {known})")
     table = read_toml(path)
     table.setdefault("hostname", name.replace(".", "-").replace("_", "-"))
+    arch = table.get("arch", "amd64")
+    if isinstance(arch, str) and arch in BOX_ARCHES:
+        table.setdefault("kernel", BOX_ARCHES[arch].kernel)
     definition = load_table(BoxDefinition, table, path)
     object.__setattr__(definition, "name", name)
     object.__setattr__(definition, "path", path)
@@ -159,6 +170,9 @@ def load_box(name: str, boxes_dir: Path | None = None) -> BoxDefinition:
 
 def _check_consistency(box: BoxDefinition) -> None:
     path = box.path
+    other = [a for a in BOX_ARCHES if a != box.arch]
+    if any(box.kernel.endswith(f"-{a}") for a in other):
+        raise DefinitionError(path, "kernel", f"{box.kernel} is not a kernel for arch {box.arch!r}")
     if box.lvm.root == box.lvm.swap:
         raise DefinitionError(path, "lvm.swap", f"must differ from lvm.root ({box.lvm.root!r})")
     if box.lvm.swap_mb + 1024 > box.disk_gb * 1024:

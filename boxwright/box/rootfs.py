@@ -85,6 +85,7 @@ def template_context(box: BoxDefinition, version: str) -> dict[str, Any]:
         "version": version,
         "suite": box.suite,
         "hostname": box.hostname,
+        "arch": box.platform,
         "cpus": box.cpus,
         "memory": box.memory,
         "disk_bus": box.disk_bus,

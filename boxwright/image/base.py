@@ -1,15 +1,25 @@
-"""The hermetic base image: a slim Debian rootfs from mmdebstrap, loaded with ``docker import``.
+"""The hermetic base image: a slim Debian rootfs from mmdebstrap, one per architecture.
 
-No registry is needed.  The base is tagged ``boxwright/debian:<suite>-<hash>``
-(and ``boxwright/debian:<suite>``) and carries the hash of its inputs as a label,
-so it is rebuilt only when the suite, mirror, packages or slimming change.
+No registry is needed.  The base is tagged ``boxwright/debian:<suite>-<arch>-<hash>``
+(and ``boxwright/debian:<suite>-<arch>``) and carries the hash of its inputs as a label,
+so it is rebuilt only when the suite, architecture, mirror, packages or slimming change.
+
+The rootfs tarball is loaded with ``docker load`` as a one-layer image whose config
+names its architecture: ``docker import --platform`` is ignored by Docker 20.10 (the
+image would say amd64 and ``docker run --platform linux/arm64`` would try to pull).
+A foreign architecture is bootstrapped under QEMU user emulation (:mod:`boxwright.emulation`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import hashlib
+import io
+import json
 import logging
 import os
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,18 +31,23 @@ import docker.models.images
 
 from boxwright import paths
 from boxwright.debian import common_argv
+from boxwright.emulation import ensure_emulation
 from boxwright.engine import docker_client
+from boxwright.errors import EngineError
 from boxwright.image.definition import Bootstrap
+from boxwright.platforms import Platform, host_platform
 from boxwright.proc import is_dry, require, run
 from boxwright.provenance import input_hash, source_date_epoch
 from boxwright.render import TEMPLATES_DIR
 
-__all__ = ["BASE_REPOSITORY", "HASH_LABEL", "BaseImage", "base_image", "ensure_base", "human_size"]
+__all__ = [
+    "BASE_REPOSITORY", "HASH_LABEL", "BaseImage", "base_image", "ensure_base", "human_size", "image_config",
+]
 
 BASE_REPOSITORY = "boxwright/debian"
 HASH_LABEL = "io.boxwright.base.input-hash"
 #: Bump when the recipe below changes in a way the inputs do not show.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 _SLIM_FILES = ("dpkg-slim.cfg", "apt-container.conf", "slimify.sh")
 log = logging.getLogger(__name__)
 
@@ -43,20 +58,25 @@ class BaseImage:
 
     suite: str
     digest: str  # the input hash
+    platform: Platform
 
     @property
     def tag(self) -> str:
-        return f"{BASE_REPOSITORY}:{self.suite}-{self.digest[:12]}"
+        return f"{self.suite_tag}-{self.digest[:12]}"
 
     @property
     def suite_tag(self) -> str:
-        return f"{BASE_REPOSITORY}:{self.suite}"
+        return f"{BASE_REPOSITORY}:{self.suite}-{self.platform.debian}"
 
 
-def base_image(bootstrap: Bootstrap, templates_dir: Path = TEMPLATES_DIR) -> BaseImage:
-    """Name the base for ``bootstrap`` without touching Docker (a pure function of inputs)."""
+def base_image(
+    bootstrap: Bootstrap, templates_dir: Path = TEMPLATES_DIR, platform: Platform | None = None
+) -> BaseImage:
+    """Name the base for ``bootstrap`` on ``platform`` (default: the host's) without touching Docker."""
+    platform = platform or host_platform()
     inputs = {
         "recipe": RECIPE_VERSION,
+        "arch": platform.debian,
         "suite": bootstrap.suite,
         "mirror": bootstrap.mirror,
         "variant": bootstrap.variant,
@@ -64,12 +84,15 @@ def base_image(bootstrap: Bootstrap, templates_dir: Path = TEMPLATES_DIR) -> Bas
         "slim": {name: (templates_dir / "base" / name).read_text() for name in _SLIM_FILES},
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
     }
-    return BaseImage(bootstrap.suite, input_hash(inputs))
+    return BaseImage(bootstrap.suite, input_hash(inputs), platform)
 
 
-def mmdebstrap_argv(bootstrap: Bootstrap, output: Path, templates_dir: Path = TEMPLATES_DIR) -> list[str]:
-    """The mmdebstrap command that writes the base rootfs as a tarball to ``output``."""
-    argv = common_argv(bootstrap.suite, bootstrap.variant, templates_dir)
+def mmdebstrap_argv(
+    bootstrap: Bootstrap, output: Path, templates_dir: Path = TEMPLATES_DIR, platform: Platform | None = None
+) -> list[str]:
+    """The mmdebstrap command that writes the base rootfs of ``platform`` as a tarball to ``output``."""
+    platform = platform or host_platform()
+    argv = common_argv(bootstrap.suite, bootstrap.variant, templates_dir, arch=platform.debian)
     argv.append(f"--aptopt={templates_dir / 'base' / 'apt-container.conf'}")
     if bootstrap.packages:
         argv.append("--include=" + ",".join(sorted(bootstrap.packages)))
@@ -82,12 +105,28 @@ def human_size(size: float) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-def ensure_base(bootstrap: Bootstrap, *, rebuild: bool = False) -> BaseImage:
-    """Make sure the base for ``bootstrap`` exists, bootstrapping it only if its inputs changed."""
-    base = base_image(bootstrap)
+def image_config(platform: Platform, diff_id: str, labels: dict[str, str], created: int) -> dict[str, object]:
+    """The image config of a one-layer base: what ``docker load`` reads its platform from."""
+    when = datetime.datetime.fromtimestamp(created, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "architecture": platform.architecture,
+        "os": platform.os,
+        "created": when,
+        "config": {"Cmd": ["/bin/bash"], "Labels": dict(sorted(labels.items()))},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "history": [{"created": when, "created_by": "boxwright: mmdebstrap (README.md, base image)"}],
+    }
+
+
+def ensure_base(
+    bootstrap: Bootstrap, *, rebuild: bool = False, platform: Platform | None = None
+) -> BaseImage:
+    """Make sure the base for ``bootstrap`` on ``platform`` exists, bootstrapping it only if its inputs
+    changed.  A foreign platform needs QEMU user emulation (:func:`ensure_emulation`)."""
+    base = base_image(bootstrap, platform=platform)
     if is_dry():
-        log.info("base %s: reused if the engine has it, else bootstrapped and imported:", base.tag)
-        run(mmdebstrap_argv(bootstrap, paths.build_dir() / "base" / "rootfs.tar"),
+        log.info("base %s: reused if the engine has it, else bootstrapped and loaded:", base.tag)
+        run(mmdebstrap_argv(bootstrap, paths.build_dir() / "base" / "rootfs.tar", platform=base.platform),
             env={"SOURCE_DATE_EPOCH": str(source_date_epoch())})
         return base
     client = docker_client()
@@ -97,27 +136,51 @@ def ensure_base(bootstrap: Bootstrap, *, rebuild: bool = False) -> BaseImage:
         log.info("base %s is up to date (%s)", base.tag, human_size(existing.attrs["Size"]))
         return base
     require("mmdebstrap")
+    ensure_emulation(base.platform)
     work = paths.build_dir() / "base"
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bootstrap-", dir=work) as tmp:
         tarball = Path(tmp) / "rootfs.tar"
-        argv = mmdebstrap_argv(bootstrap, tarball)
-        log.info("bootstrapping %s from %s: %s", bootstrap.suite, bootstrap.mirror, " ".join(argv))
-        run(argv, env={"SOURCE_DATE_EPOCH": str(source_date_epoch())}, merge=True, what="mmdebstrap")
-        changes = [
-            f"LABEL {HASH_LABEL}={base.digest}",
-            f"LABEL io.boxwright.base.suite={bootstrap.suite}",
-            'CMD ["/bin/bash"]',
-        ]
-        client.api.import_image(
-            src=str(tarball), repository=BASE_REPOSITORY, tag=base.tag.split(":", 1)[1], changes=changes
-        )
+        argv = mmdebstrap_argv(bootstrap, tarball, platform=base.platform)
+        log.info("bootstrapping %s (%s) from %s: %s", bootstrap.suite, base.platform.name, bootstrap.mirror,
+                 " ".join(argv))
+        epoch = source_date_epoch()
+        run(argv, env={"SOURCE_DATE_EPOCH": str(epoch)}, merge=True, what="mmdebstrap")
+        labels = {HASH_LABEL: base.digest, "io.boxwright.base.suite": bootstrap.suite}
+        _load(client, tarball, base, image_config(base.platform, _diff_id(tarball), labels, epoch))
     image = client.images.get(base.tag)
     image.tag(base.suite_tag)
     _remove_superseded(client, base)
     log.info("base %s: %s in %.1f s", base.tag, human_size(image.attrs["Size"]), time.monotonic() - started)
     return base
+
+
+def _diff_id(tarball: Path) -> str:
+    digest = hashlib.sha256()
+    with tarball.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _load(client: docker.DockerClient, layer: Path, base: BaseImage, config: dict[str, object]) -> None:
+    """``docker load`` an archive (docker save format) of ``layer`` + ``config``, tagged ``base.tag``."""
+    config_bytes = json.dumps(config, sort_keys=True).encode()
+    config_name = f"{hashlib.sha256(config_bytes).hexdigest()}.json"
+    manifest = json.dumps([{"Config": config_name, "RepoTags": [base.tag], "Layers": ["layer.tar"]}]).encode()
+    archive_path = layer.with_name("image.tar")
+    with tarfile.open(archive_path, "w") as archive:
+        for name, data in ((config_name, config_bytes), ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        archive.add(layer, arcname="layer.tar")
+    try:
+        with archive_path.open("rb") as handle:
+            client.images.load(handle)
+    except docker.errors.APIError as error:
+        raise EngineError(f"docker load of {base.tag} failed: {error.explanation}") from None
 
 
 def _existing_base(client: docker.DockerClient, base: BaseImage) -> docker.models.images.Image | None:

@@ -16,6 +16,7 @@ from typing import Any
 from boxwright import paths
 from boxwright.errors import DefinitionError
 from boxwright.image.services import SERVICES, Services, load_services
+from boxwright.platforms import PLATFORMS, Platform, host_platform
 from boxwright.schema import (
     check_image_reference,
     check_mirror,
@@ -54,6 +55,18 @@ def _check_directories(value: dict[str, str]) -> str | None:
     for path, mode in value.items():
         if not path.startswith("/") or not re.match(r"^0[0-7]{3}$", mode):
             return f"expected absolute paths with octal modes like '0755'; got {path!r} = {mode!r}"
+    return None
+
+
+def _check_platforms(value: tuple[str, ...]) -> str | None:
+    accepted = ", ".join(PLATFORMS)
+    if not value:
+        return f"expected at least one of {accepted}"
+    for name in value:
+        if name not in PLATFORMS:
+            return f"unknown platform {name!r}; accepted: {accepted}"
+    if len(set(value)) != len(value):
+        return "a platform is listed twice"
     return None
 
 
@@ -99,6 +112,8 @@ class ImageDefinition:
 
     version: str = option(check=_check_version)
     description: str = option("")
+    #: What to build for (Docker platform names); default: the host's own only.
+    platforms: tuple[str, ...] = option((host_platform().name,), check=_check_platforms)
     extends: str | None = option(None)
     bootstrap: Bootstrap | None = option(None)
     from_image: str | None = option(None, key="from", check=check_image_reference)
@@ -144,6 +159,12 @@ class ImageDefinition:
 
     def _ships_health_tool(self) -> bool:
         return any((layer / "rootfs" / HEALTH_TOOL.lstrip("/")).is_file() for layer in self.layers)
+
+    @property
+    def targets(self) -> tuple[Platform, ...]:
+        """The platforms to build, host first (its image is the one tagged ``:latest``)."""
+        chosen = [PLATFORMS[name] for name in self.platforms]
+        return tuple(sorted(chosen, key=lambda p: (not p.is_host, p.name)))
 
     @property
     def suite(self) -> str | None:

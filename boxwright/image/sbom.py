@@ -29,6 +29,7 @@ import docker.errors
 from boxwright import __version__
 from boxwright.engine import stream_build
 from boxwright.errors import BuildError, EngineError
+from boxwright.platforms import Platform, host_platform
 from boxwright.provenance import source_date_epoch
 from boxwright.render import render_template
 
@@ -129,7 +130,8 @@ def sbom_bytes(document: dict[str, Any]) -> bytes:
 
 
 def attach_sbom(
-    client: docker.DockerClient, image_id: str, name: str, version: str, tag: str
+    client: docker.DockerClient, image_id: str, name: str, version: str, tag: str,
+    platform: Platform | None = None,
 ) -> str:
     """Build ``image_id`` + its SBOM file + the SBOM label, tag it ``tag``; return the new image id."""
     document = sbom_bytes(cyclonedx(name, version, image_packages(client, image_id)))
@@ -141,6 +143,7 @@ def attach_sbom(
     return stream_build(
         client, f"the SBOM step of {tag}", level=logging.DEBUG,
         fileobj=context, custom_context=True, tag=tag, labels={SBOM_LABEL: digest},
+        platform=(platform or host_platform()).name,
     )
 
 

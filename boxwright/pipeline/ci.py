@@ -24,10 +24,11 @@ from boxwright.atomic import atomic_file
 from boxwright.engine import docker_client
 from boxwright.errors import BoxwrightError, BuildError
 from boxwright.image.base import HASH_LABEL, human_size
-from boxwright.image.build import build_image, image_repository
+from boxwright.image.build import build_all, build_image, image_repository
 from boxwright.image.definition import image_names
 from boxwright.image.sbom import SBOM_LABEL, SBOM_PATH, read_sbom
-from boxwright.pipeline.publish import publish, release_tags, revision_tag
+from boxwright.pipeline.publish import publish, publish_platforms, release_tags, revision_tag
+from boxwright.platforms import Platform
 from boxwright.proc import is_dry, stream
 from boxwright.progress import raw
 from boxwright.provenance import DIRTY_LABEL, INPUT_LABEL
@@ -38,6 +39,7 @@ __all__ = [
     "CiReport",
     "TestCounts",
     "ci_image",
+    "image_id_env",
     "image_test_argv",
     "reports_dir",
     "run_ci",
@@ -61,6 +63,12 @@ DEFAULT_TESTS = ("tests",)
 #: The image tests: the suites of tests/image/, tests/services/ and tests/derived/ (markers by folder).
 #: tests/pipeline is the pipeline's own suite and never part of them (it would recurse).
 IMAGE_MARKERS = "image or services or derived"
+
+
+def image_id_env(platform: Platform) -> str:
+    """Where ``ci`` hands the tests an image id: the host's in BOXWRIGHT_TEST_IMAGE_ID, another
+    platform's with its arch appended (BOXWRIGHT_TEST_IMAGE_ID_ARM64)."""
+    return TEST_IMAGE_ID_ENV if platform.is_host else f"{TEST_IMAGE_ID_ENV}_{platform.debian.upper()}"
 
 
 @dataclass
@@ -131,6 +139,8 @@ class CiReport:
     sbom: dict[str, Any] = field(default_factory=dict)
     registry: str | None = None
     published: list[dict[str, str]] = field(default_factory=list)
+    #: Every platform built: ``{"linux/arm64": image id, ...}`` (the host's is ``image_id``).
+    platforms: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
     def to_json(self) -> str:
@@ -147,10 +157,13 @@ def image_test_argv(paths: Sequence[str], junit: Path, keyword: str = "") -> lis
 def run_image_tests(
     name: str, image_id: str, junit: Path, log: Path, *, paths: Sequence[str] = DEFAULT_TESTS,
     keyword: str = "", images_dir: Path | None = None,
+    platform_ids: dict[Platform, str] | None = None,
 ) -> TestCounts:
-    """Run the image tests against ``image_id``; pass pytest's output through and keep it in ``log``."""
+    """Run the image tests against ``image_id`` (and each other platform's image in
+    ``platform_ids``); pass pytest's output through and keep it in ``log``."""
     env = {TEST_IMAGE_ENV: name, TEST_IMAGE_ID_ENV: image_id,
            "BOXWRIGHT_IMAGES_DIR": str(images_dir or where.images_dir())}
+    env.update({image_id_env(p): found for p, found in (platform_ids or {}).items() if not p.is_host})
     argv = image_test_argv(paths, junit, keyword)
     if is_dry():
         stream(argv, cwd=PROJECT_ROOT, env=env)
@@ -188,12 +201,15 @@ def ci_image(
     report_dir.mkdir(parents=True, exist_ok=True)
     try:
         report.failed_stage = "build"
-        built = build_image(name, images_dir=images_dir)
+        every = build_all(name, images_dir=images_dir)
+        built = every[0]  # the host's platform
+        report.platforms = {r.platform.name: r.image_id for r in every}
         _record_build(report, built.image_id, built.size, built.seconds, report_dir, latest)
         report.failed_stage = "test"
         counts = run_image_tests(
             name, built.image_id, report_dir / f"{name}.junit.xml", report_dir / f"{name}.pytest.log",
             paths=tests, keyword=keyword, images_dir=images_dir,
+            platform_ids={r.platform: r.image_id for r in every},
         )
         report.tests = {**asdict(counts), "total": counts.total}
         if not counts.ok:
@@ -201,7 +217,10 @@ def ci_image(
         report.status = "passed"
         if registry:
             report.failed_stage = "publish"
-            pushed = publish(built.image_id, name, registry, latest=latest, insecure=insecure)
+            if len(every) > 1:  # one OCI index per tag over every platform
+                pushed = publish_platforms(report.platforms, name, registry, latest=latest, insecure=insecure)
+            else:
+                pushed = publish(built.image_id, name, registry, latest=latest, insecure=insecure)
             report.published = [{"reference": p.reference, "digest": p.digest} for p in pushed]
             report.tag, report.digest = pushed[0].reference, pushed[0].digest
             report.status = "published"

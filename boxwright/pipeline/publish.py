@@ -8,6 +8,11 @@ an image is published under the commit it was built from:
 * ``<version>`` and ``latest``: floating tags (``latest`` can be left out).
 
 A push that fails leaves no ``HOST:PORT/boxwright/NAME`` tag behind locally.
+
+A definition with several platforms is published by :func:`publish_platforms`: each
+architecture's image goes up as ``<version>-<revision>-<arch>``, then one OCI image index
+(:mod:`boxwright.pipeline.index`) of them goes up under each release tag, so
+``docker pull --platform linux/arm64 HOST/boxwright/NAME:<version>`` gets the arm64 image.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -39,6 +44,7 @@ __all__ = [
     "is_transient_api_error",
     "publish",
     "publish_definition",
+    "publish_platforms",
     "registry_auth_from_env",
     "registry_repository",
     "release_tags",
@@ -164,8 +170,10 @@ def publish(
     insecure: bool = False,
     auth: dict[str, str] | None = None,
     retries: int = 3,
+    tags: Sequence[str] | None = None,
 ) -> list[Pushed]:
-    """Push local ``image`` as ``REGISTRY/boxwright/NAME`` under its release tags; return the digests.
+    """Push local ``image`` as ``REGISTRY/boxwright/NAME`` under its release tags (or ``tags``);
+    return the digests.
 
     Under ``--dry`` nothing is asked of the engine: the push is logged and ``[]`` returned.
     """
@@ -182,7 +190,7 @@ def publish(
         raise PublishError(f"no local image {image} ({hint})") from None
     _check_transport(client, registry, insecure)
     repository = registry_repository(registry, name)
-    tags = release_tags(local.labels, latest=latest)
+    tags = list(tags) if tags is not None else release_tags(local.labels, latest=latest)
     previous = {tag: _image_id(client, f"{repository}:{tag}") for tag in tags}
     credentials = auth or registry_auth_from_env()
     pushed: list[Pushed] = []
@@ -293,12 +301,58 @@ def _restore_tags(client: docker.DockerClient, repository: str, previous: Mappin
             client.images.remove(reference, noprune=True)
 
 
+def publish_platforms(
+    images: Mapping[str, str],
+    name: str,
+    registry: str,
+    *,
+    latest: bool = True,
+    insecure: bool = False,
+    auth: dict[str, str] | None = None,
+    retries: int = 3,
+) -> list[Pushed]:
+    """Push one image per platform (``{"linux/arm64": image, ...}``) and one OCI index per release tag.
+
+    Returns the index under each release tag first (immutable one first), then each member."""
+    from boxwright.pipeline.index import push_index
+
+    client = docker_client()
+    labels = {}
+    for platform_name, image in images.items():
+        try:
+            labels[platform_name] = client.images.get(image).labels
+        except docker.errors.ImageNotFound:
+            hint = f"build it first: ./kit build-image --name {name} --platform {platform_name}"
+            raise PublishError(f"no local image {image} ({hint})") from None
+    sources = {(found.get(VERSION_LABEL), found.get(REVISION_LABEL)) for found in labels.values()}
+    if len(sources) != 1:
+        found_text = ", ".join(f"{v}@{r}" for v, r in sorted(sources, key=str))
+        raise PublishError(f"the platforms' images come from different versions or commits: {found_text}")
+    tags = release_tags(next(iter(labels.values())), latest=latest)  # the first (host) image's
+    credentials = auth or registry_auth_from_env()
+    members: list[Pushed] = []
+    for platform_name, image in images.items():
+        arch = platform_name.split("/", 1)[1]
+        members += publish(image, name, registry, insecure=insecure, auth=credentials, retries=retries,
+                           tags=[f"{revision_tag(labels[platform_name])}-{arch}"])
+    repository = registry_repository(registry, name)
+    host = registry.rsplit(":", 1)[0].strip("[]")
+    digest = push_index([m.reference for m in members], [f"{repository}:{tag}" for tag in tags],
+                        plain_http=insecure or _is_loopback(host), auth=credentials, registry=registry)
+    return [Pushed(f"{repository}:{tag}", digest, 0) for tag in tags] + members
+
+
 def publish_definition(name: str, registry: str, **options: Any) -> list[Pushed]:
-    """Publish the local ``boxwright/NAME:<version>`` that ``build-image`` made from ``images/NAME``."""
-    from boxwright.image.build import image_repository
+    """Publish what ``build-image`` made from ``images/NAME``: the local ``boxwright/NAME:<version>``,
+    or, for several platforms, each ``boxwright/NAME:<version>-<arch>`` under one index."""
+    from boxwright.image.build import arch_tag, image_repository
     from boxwright.image.definition import load_image
 
     if not registry:
         raise PublishError("no registry given: pass --registry HOST:PORT")
     definition = load_image(name)
+    if len(definition.targets) > 1:
+        images = {p.name: f"{image_repository(name)}:{arch_tag(definition.version, p)}"
+                  for p in definition.targets}
+        return publish_platforms(images, name, registry, **options)
     return publish(f"{image_repository(name)}:{definition.version}", name, registry, **options)

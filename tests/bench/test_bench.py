@@ -40,3 +40,17 @@ def test_image_group_sizes(results):
     names = {m["name"] for m in results["metrics"] if m["group"] == "image"}
     assert {"image size, uncompressed", "base size, uncompressed", "no-op rebuild",
             "syslog burst: lines lost before docker logs"} <= names
+
+
+@pytest.fixture(scope="module")
+def arch_results(baseimage, arm64_image):
+    path = run_bench(quick=True, only="arch", echo=False)
+    yield json.loads(path.read_text())
+    path.unlink()
+
+
+@pytest.mark.parametrize("variant", ["linux/amd64", "linux/arm64 (emulated)"])
+def test_the_arch_group_measures_both_platforms(arch_results, variant):
+    figures = {m["name"] for m in arch_results["metrics"] if m["variant"] == variant and m["samples"]}
+    assert {"image size, uncompressed", "my_init RSS as PID 1 (stock image)",
+            "docker stop, stock image: exit code"} <= figures

@@ -25,3 +25,18 @@ def shape(containers: Containers, baseimage: str) -> Callable[..., Any]:
         return container
 
     return run
+
+
+@pytest.fixture
+def arm64_container(containers: Containers, arm64_image: str) -> Callable[..., Any]:
+    """``arm64_container(files=None, command=None, **create_kwargs)``: a started container of the
+    linux/arm64 image (run here under QEMU user emulation; README.md, architectures)."""
+
+    def run(files: dict[str, Any] | None = None, command: Any = None, **kwargs: Any) -> Any:
+        container = containers.create(arm64_image, command, platform="linux/arm64", **kwargs)
+        if files:
+            container.put_archive("/", tar_of(files))
+        container.start()
+        return container
+
+    return run

@@ -11,7 +11,7 @@ from boxwright import paths
 from boxwright.errors import BuildError
 from boxwright.image.sbom import read_sbom
 from boxwright.pipeline.ci import ci_image, run_ci
-from boxwright.pipeline.publish import release_tags
+from boxwright.pipeline.publish import release_tags, revision_tag
 from boxwright.provenance import INPUT_LABEL
 from support.registry import manifest_digest, repository_tags
 
@@ -51,7 +51,12 @@ def test_passing_tests_publish_and_the_report_says_what(tmp_path, registry, engi
     assert report.release_tags == tags
     assert report.tag == f"{registry.address}/boxwright/baseimage:{tags[0]}"
     assert report.digest == manifest_digest(registry.address, "boxwright/baseimage", tags[0])
-    assert repository_tags(registry.address, "boxwright/baseimage") == sorted(tags)
+    # baseimage lists two platforms: each went up under its own tag, the release tags are one index.
+    assert set(report.platforms) == {"linux/amd64", "linux/arm64"}
+    assert report.platforms["linux/amd64"] == report.image_id
+    arch_tags = [f"{revision_tag(engine.images.get(found).labels)}-{name.split('/')[1]}"
+                 for name, found in report.platforms.items()]
+    assert repository_tags(registry.address, "boxwright/baseimage") == sorted(tags + arch_tags)
     saved = json.loads((tmp_path / "baseimage.json").read_text())
     assert saved["size"] == image.attrs["Size"] > 0
     assert saved["build_seconds"] >= 0

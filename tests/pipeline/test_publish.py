@@ -107,7 +107,7 @@ def test_missing_local_image_names_the_build_command():
         publish("boxwright/nothing-here:0.0.0", "nothing-here", "127.0.0.1:5000")
 
 
-def test_publish_task_refusal_is_one_line_and_exit_1(image_id):
+def test_publish_task_refusal_is_one_line_and_exit_1(image_id, arm64_image):
     address = f"127.0.0.1:{free_port()}"
     result = subprocess.run(
         [str(PROJECT_ROOT / "kit"), "publish", "--image", "baseimage", "--registry", address],

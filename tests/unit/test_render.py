@@ -12,6 +12,7 @@ import pytest
 from boxwright.errors import RenderError
 from boxwright.image.build import render_image
 from boxwright.image.definition import load_image
+from boxwright.platforms import PLATFORMS
 from boxwright.render import TEMPLATES_DIR, render_template
 from support import FIXTURES
 
@@ -34,7 +35,7 @@ def minimal():
 
 def test_dockerfile_matches_golden(tmp_path, minimal, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    out = render_image(minimal, tmp_path / "ctx")
+    out = render_image(minimal, tmp_path / "ctx", platform=PLATFORMS["linux/amd64"])  # on any host
     golden = FIXTURES / "golden" / "minimal.Dockerfile"
     if os.environ.get("BOXWRIGHT_UPDATE_GOLDEN"):
         golden.write_text((out / "Dockerfile").read_text())

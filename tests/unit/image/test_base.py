@@ -32,8 +32,9 @@ def test_source_date_epoch_is_an_input(monkeypatch):
 
 def test_tags():
     base = base_image(Bootstrap(suite="trixie"))
-    assert base.tag == f"boxwright/debian:trixie-{base.digest[:12]}"
-    assert base.suite_tag == "boxwright/debian:trixie"
+    arch = base.platform.debian
+    assert base.tag == f"boxwright/debian:trixie-{arch}-{base.digest[:12]}"
+    assert base.suite_tag == f"boxwright/debian:trixie-{arch}"
 
 
 def test_mmdebstrap_command_is_slim_and_complete():

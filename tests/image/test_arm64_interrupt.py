@@ -1,0 +1,79 @@
+"""Ctrl-C during an emulated (arm64) bootstrap: exit 130, no emulator left, no half-written base."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from boxwright import PROJECT_ROOT
+from boxwright.image.base import base_image
+from boxwright.image.definition import load_image
+from boxwright.platforms import PLATFORMS
+
+ARM64 = PLATFORMS["linux/arm64"]
+
+
+def processes() -> dict[int, tuple[int, int, str]]:
+    """pid -> (parent pid, session id, command line) of every process."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        found[int(entry.name)] = (int(stat[1]), int(stat[3]), cmdline)
+    return found
+
+
+def descendants(root: int, table: dict[int, tuple[int, int, str]]) -> set[int]:
+    children, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, (ppid, _, _) in table.items() if ppid in frontier} - children
+        children |= frontier
+    return children
+
+
+def test_ctrl_c_during_an_emulated_bootstrap(tmp_path, engine):
+    images = tmp_path / "images"
+    (images / "armonly").mkdir(parents=True)
+    # A package set no other test uses: its base does not exist, so the bootstrap must run.
+    (images / "armonly" / "image.toml").write_text(
+        f'version = "0.0.1"\nplatforms = ["linux/arm64"]\ndescription = "{time.time()}"\n'
+        'bootstrap = { suite = "trixie", packages = ["less"] }\n'
+    )
+    base = base_image(load_image("armonly", images).bootstrap, platform=ARM64)
+    proc = subprocess.Popen(
+        [str(PROJECT_ROOT / "kit"), "build-image", "--name", "armonly", "--platform", "linux/arm64"],
+        cwd=PROJECT_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True, env=dict(os.environ, BOXWRIGHT_IMAGES_DIR=str(images)),
+    )
+    # Wait until one of our processes runs aarch64 code under the emulator (in mmdebstrap's chroot).
+    deadline = time.monotonic() + 900
+    emulated: set[int] = set()
+    while not emulated:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert time.monotonic() < deadline, "the bootstrap never ran emulated code"
+        table = processes()
+        ours = descendants(proc.pid, table)
+        emulated = {pid for pid in ours if "aarch64-binfmt" in table[pid][2]}
+        time.sleep(0.5)
+    chroots = {os.readlink(f"/proc/{pid}/root") for pid in emulated if os.path.exists(f"/proc/{pid}")}
+    assert chroots - {"/"}, "the emulated processes should run in mmdebstrap's chroot"
+    sessions = {table[pid][1] for pid in ours}
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert "interrupted" in out
+    left = {pid: info for pid, info in processes().items() if info[1] in sessions}
+    assert not left, f"processes of the interrupted bootstrap survived: {left}"
+    for chroot in chroots - {"/"}:
+        assert not Path(chroot).exists(), f"mmdebstrap's chroot {chroot} was left"
+        assert chroot not in Path("/proc/mounts").read_text()
+    assert not list((PROJECT_ROOT / "build" / "base").glob("bootstrap-*"))
+    assert not [t for i in engine.images.list(name="boxwright/debian") for t in i.tags if t == base.tag]
