@@ -128,7 +128,7 @@ def arm64_image(built_images: dict[str, BuildResult], hold_image: Callable[[str,
     ensure_emulation(ARM64)
     key = f"{name}@{ARM64.name}"
     if key not in built_images:
-        built_images[key] = build_image(name, platform=ARM64, echo=False)
+        built_images[key] = build_image(name, platform=ARM64)
         hold_image(built_images[key].image_id, f"{name}-arm64")
     return built_images[key].image_id
 

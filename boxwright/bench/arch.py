@@ -31,6 +31,7 @@ RUNSVDIR_UP = "grep -q runsvdir /proc/[0-9]*/cmdline 2>/dev/null && sv check /et
 
 
 def bench_arch(rec: Recorder, name: str = "baseimage") -> None:
+    """linux/arm64 (emulated) beside the host's platform: bootstrap, cold build, sizes, RSS, stop."""
     client = docker_client()
     definition = load_image(name)
     assert definition.bootstrap is not None

@@ -316,6 +316,10 @@ def publish_platforms(
     Returns the index under each release tag first (immutable one first), then each member."""
     from boxwright.pipeline.index import push_index
 
+    if is_dry():
+        log.info("would push %s to %s as <version>-<revision>-<arch> each, then one OCI index per release "
+                 "tag (buildah)", ", ".join(images.values()), registry_repository(registry, name))
+        return []
     client = docker_client()
     labels = {}
     for platform_name, image in images.items():

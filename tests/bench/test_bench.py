@@ -44,7 +44,7 @@ def test_image_group_sizes(results):
 
 @pytest.fixture(scope="module")
 def arch_results(baseimage, arm64_image):
-    path = run_bench(quick=True, only="arch", echo=False)
+    path = run_bench(quick=True, only="arch")
     yield json.loads(path.read_text())
     path.unlink()
 

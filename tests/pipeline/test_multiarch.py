@@ -7,6 +7,7 @@ then runs under QEMU user emulation and must say aarch64.
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
 
 import pytest
@@ -32,7 +33,7 @@ def platform_images(baseimage, arm64_image):
 
 
 def test_one_oci_index_per_tag_pulls_the_right_platform(engine, platform_images, registry):
-    pushed = publish_platforms(platform_images, "baseimage", registry.address, echo=False)
+    pushed = publish_platforms(platform_images, "baseimage", registry.address)
     labels = engine.images.get(platform_images["linux/amd64"]).labels
     tags = release_tags(labels)
     repository = f"{registry.address}/boxwright/baseimage"
@@ -77,7 +78,7 @@ def test_images_of_different_commits_are_refused(engine, platform_images, regist
     try:
         with pytest.raises(PublishError) as caught:
             publish_platforms({"linux/amd64": platform_images["linux/amd64"], "linux/arm64": other.id},
-                              "baseimage", registry.address, echo=False)
+                              "baseimage", registry.address)
         assert "come from different versions or commits" in str(caught.value)
         assert "\n" not in str(caught.value)
     finally:
@@ -85,13 +86,14 @@ def test_images_of_different_commits_are_refused(engine, platform_images, regist
 
 
 def test_credentials_reach_buildah_in_a_file_that_is_gone_afterwards(
-    platform_images, auth_registry, credentials, monkeypatch, capfd
+    platform_images, auth_registry, credentials, monkeypatch, capfd, caplog
 ):
+    caplog.set_level(logging.INFO)
     monkeypatch.setenv("BOXWRIGHT_REGISTRY_USERNAME", credentials["username"])
     monkeypatch.setenv("BOXWRIGHT_REGISTRY_PASSWORD", credentials["password"])
     pushed = publish_platforms(platform_images, "baseimage", auth_registry.address, latest=False)
     assert len(pushed) == 2 + 2
     shown = capfd.readouterr()
-    assert "--authfile=" in shown.out  # the commands are shown ...
-    assert credentials["password"] not in shown.out + shown.err  # ... the secret is not
+    assert "--authfile=" in caplog.text  # the commands are logged ...
+    assert credentials["password"] not in caplog.text + shown.out + shown.err  # ... the secret is not
     assert not list((PROJECT_ROOT / "build").glob("buildah-*"))
