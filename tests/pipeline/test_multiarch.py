@@ -67,12 +67,12 @@ def test_one_oci_index_per_tag_pulls_the_right_platform(engine, platform_images,
     assert engine.containers.run(amd.id, ["uname", "-m"], remove=True) == b"x86_64\n"
 
 
-def test_images_of_different_commits_are_refused(engine, platform_images, registry, run_container):
+def test_images_of_different_commits_are_refused(engine, platform_images, registry, containers):
     """A stale arm64 image (another commit) must not be published under this commit's tags."""
     from boxwright.errors import PublishError
 
     stale = engine.images.get(platform_images["linux/arm64"])
-    container = run_container(stale.id, ["true"], platform="linux/arm64", detach=True)
+    container = containers.run(stale.id, ["true"], platform="linux/arm64", detach=True)
     container.wait(timeout=120)
     other = container.commit(changes=["LABEL org.opencontainers.image.revision=0000000000000000"])
     try:
