@@ -16,7 +16,7 @@ from boxwright.errors import BoxwrightError, BuildError
 from boxwright.image.base import HASH_LABEL, base_image, ensure_base, human_size
 from boxwright.image.definition import HEALTH_TOOL, ImageDefinition, load_image
 from boxwright.image.sbom import attach_sbom
-from boxwright.image.services import service_plan
+from boxwright.image.services import render_service_files, service_plan
 from boxwright.platforms import Platform, host_platform, platform
 from boxwright.proc import is_dry
 from boxwright.provenance import INPUT_LABEL, input_hash, oci_labels, source_date_epoch, tree_hash
@@ -103,6 +103,7 @@ def render_image(
     mtime = source_date_epoch()
     with atomic_dir(target) as tmp:
         copy_tree(definition.rootfs, tmp / "rootfs", mtime, merged_usr=True)
+        render_service_files(definition, tmp / "rootfs", mtime)
         for package in definition.local_packages:
             copy_tree([package], tmp / "local-packages" / package.name, mtime)
         (tmp / "Dockerfile").write_text(dockerfile)

@@ -222,10 +222,11 @@ def _check_services(definition: ImageDefinition, path: Path) -> None:
     for name, row in SERVICES.items():
         if not definition.services[name].enabled:
             continue
-        if row.follows and not definition.service_enabled(row.follows):
+        needs = row.follows or row.needs
+        if needs and not definition.service_enabled(needs):
             raise DefinitionError(
                 path, f"services.{name}",
-                f"{name} runs from {row.follows}: turn {row.follows} on or {name} off",
+                f"{name} runs from {needs}: turn {needs} on or {name} off",
             )
         if not definition.service_available(name):
             folders = " or ".join(f"{layer.name}/services/{name}/" for layer in definition.layers)

@@ -11,6 +11,8 @@ rows (:func:`load_services`), so adding a bundled service is a folder and one ro
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +25,8 @@ if TYPE_CHECKING:
     from boxwright.image.definition import ImageDefinition
 
 __all__ = [
-    "PREFIX_LOG", "SERVICES", "Service", "ServiceOptions", "Services", "SyslogOptions",
-    "load_services", "service_plan",
+    "PREFIX_LOG", "SERVICES", "BackupOptions", "Service", "ServiceOptions", "Services",
+    "SyslogOptions", "load_services", "render_service_files", "service_plan",
 ]
 
 #: The runit log service that prefixes a service's output with ``[name] ``.
@@ -47,6 +49,57 @@ class SyslogOptions(ServiceOptions):
     file: bool = option(True)
 
 
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,-]+$")
+#: duplicity's interval format (``man duplicity``, TIME FORMATS): a count and a unit.
+_INTERVAL = re.compile(r"^[1-9][0-9]*[smhDWMY]$")
+
+
+def _check_paths(value: tuple[str, ...]) -> str | None:
+    if not value:
+        return "expected at least one absolute path"
+    for path in value:
+        if not path.startswith("/") or "\n" in path or (path != "/" and path.endswith("/")):
+            return f"expected absolute paths like '/data' (no trailing '/'); got {path!r}"
+    return None
+
+
+def _check_patterns(value: tuple[str, ...]) -> str | None:
+    for pattern in value:
+        if not pattern.startswith(("/", "**")) or "\n" in pattern:
+            return f"expected absolute paths or globs like '/data/cache' or '**/.cache'; got {pattern!r}"
+    return None
+
+
+def _check_schedule(value: str) -> str | None:
+    fields = value.split()
+    if value.startswith("@") and value in ("@hourly", "@daily", "@weekly", "@monthly"):
+        return None
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        return f"expected a cron schedule of 5 fields like '0 2 * * *' (or @daily); got {value!r}"
+    return None
+
+
+def _check_interval(value: str) -> str | None:
+    ok = _INTERVAL.match(value)
+    return None if ok else f"expected an interval like '7D', '1M' or '1Y' (s m h D W M Y); got {value!r}"
+
+
+def _check_volume(value: int) -> str | None:
+    return None if 1 <= value <= 4096 else f"expected megabytes between 1 and 4096; got {value!r}"
+
+
+@dataclass(frozen=True)
+class BackupOptions(ServiceOptions):
+    """duplicity + duply: what is backed up, when, how often a full one, how long sets are kept."""
+
+    paths: tuple[str, ...] = option(("/data",), check=_check_paths)
+    exclude: tuple[str, ...] = option(factory=tuple, check=_check_patterns)
+    schedule: str = option("0 2 * * *", check=_check_schedule)
+    full_every: str = option("1M", check=_check_interval)
+    keep: str = option("6M", check=_check_interval)
+    volume_mb: int = option(50, check=_check_volume)
+
+
 @dataclass(frozen=True)
 class Service:
     """One row of the table: what a bundled service needs besides its files."""
@@ -59,6 +112,8 @@ class Service:
     default: bool = True
     #: Another service this one runs from: its default follows that one, and it needs it on.
     follows: str | None = None
+    #: Another service this one needs on (its default stays ``default``).
+    needs: str | None = None
     #: The options table a definition may give (``[services.<name>]``).
     options: type[ServiceOptions] = ServiceOptions
     #: Boolean option -> (symlink target, symlink path) made when the option is true.
@@ -69,6 +124,9 @@ class Service:
     private: tuple[str, ...] = ()
     #: Directories made 0700 in the image (git records no empty directory).
     private_dirs: tuple[str, ...] = ()
+    #: Files rendered at build time from ``services/<name>/<path>.j2`` with the service's
+    #: options (``options`` in the template): settings the definition gives, never secrets.
+    templates: tuple[str, ...] = ()
 
 
 SERVICES: dict[str, Service] = {
@@ -93,6 +151,10 @@ SERVICES: dict[str, Service] = {
     "sshd": Service(("openssh-server",), "/etc/service/sshd",
                     never_ship=("/etc/ssh/ssh_host_*",), private=("/etc/insecure_key",),
                     private_dirs=("/root/.ssh",)),
+    # Scheduled from cron (/etc/cron.d/backup); secrets come at run time (README.md, backups).
+    "backup": Service(("duplicity", "duply", "python3-boto3", "gnupg", "sqlite3"), default=False,
+                      needs="cron", options=BackupOptions,
+                      templates=("etc/duply/main/conf", "etc/duply/main/exclude", "etc/cron.d/backup")),
 }
 
 
@@ -151,3 +213,26 @@ def service_plan(definition: ImageDefinition) -> dict[str, Any]:
         "links": [{"target": t, "path": p} for t, p in links],
         "link_dirs": sorted({p.rsplit("/", 1)[0] for _, p in links}),
     }
+
+
+def render_service_files(definition: ImageDefinition, rootfs: Path, mtime: int) -> None:
+    """Render each enabled service's ``templates`` into ``rootfs`` (a copied build context).
+
+    The ``.j2`` sources were copied with the service's files; each is replaced by its
+    rendering, so the image holds the result only.
+    """
+    from boxwright.render import render_template
+
+    for name in (n for n in SERVICES if definition.service_enabled(n)):
+        for relative in SERVICES[name].templates:
+            layer = next((layer for layer in reversed(definition.layers)
+                          if (layer / "services" / name / f"{relative}.j2").is_file()), None)
+            if layer is None:
+                raise DefinitionError(definition.path, f"services.{name}",
+                                      f"no template services/{name}/{relative}.j2 in any layer")
+            text = render_template(f"{relative}.j2", {"options": definition.services[name], "service": name},
+                                   layer / "services" / name)
+            target = rootfs / relative
+            (rootfs / f"{relative}.j2").unlink(missing_ok=True)
+            target.write_text(text)
+            os.utime(target, (mtime, mtime))
