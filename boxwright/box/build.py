@@ -58,6 +58,8 @@ from boxwright.box.package import (
 )
 from boxwright.box.preload import image_ids, save_images
 from boxwright.box.rootfs import (
+    BACKUP_FILES,
+    BACKUP_UNITS,
     COMMON_ROOTFS,
     box_files_tar,
     mmdebstrap_argv,
@@ -144,6 +146,7 @@ def stage_keys(box: BoxDefinition, tools: dict[str, str]) -> StageKeys:
         "argv": mmdebstrap_argv(box, Path("/overlay"), Path("/customize.sh"), Path("/out.tar"),
                                 cache=Path("/cache")),
         "images": image_ids(box.preload_images), "mmdebstrap": tools.get("mmdebstrap"),
+        "backup": [tree_digest(BACKUP_FILES), tree_digest(BACKUP_UNITS)] if box.backup else None,
     })
     files = digest({"stage": "files", "tree": tree_digest(box.rootfs)})
     disk = digest({

@@ -28,7 +28,8 @@ from boxwright.schema import (
     version_check,
 )
 
-__all__ = ["PROVIDERS", "BoxDefinition", "Lvm", "User", "box_names", "load_box"]
+__all__ = ["FULL_DISK_EXCLUDES", "PROVIDERS", "Backup", "BoxDefinition", "Lvm", "User", "box_names",
+           "load_box"]
 
 DOCKER_FLAVOURS = ("docker.io", "none")
 DISK_BUSES = ("virtio", "scsi", "sata", "ide")
@@ -90,6 +91,55 @@ class User:
     shell: str = option("/bin/bash")
 
 
+#: What a full-disk backup of a VM leaves out: kernel file systems, caches, temporary and
+#: mount points (the classic duply exclude list); ``[backup] exclude`` adds to it.
+FULL_DISK_EXCLUDES = (
+    "/dev", "/proc", "/sys", "/tmp", "/run", "/var/run", "/var/tmp", "/var/log", "/var/cache/*/*",
+    "/var/lib/docker/overlay2", "/home/*/.cache", "/root/.cache", "/lost+found", "/media", "/mnt",
+    "/swapfile",
+)
+
+
+def _check_calendar(value: str) -> str | None:
+    ok = value and "\n" not in value and len(value) < 100
+    return None if ok else f"expected a systemd OnCalendar value like 'daily' or 'Sun 02:00'; got {value!r}"
+
+
+def _check_interval(value: str) -> str | None:
+    ok = re.match(r"^[1-9][0-9]*[smhDWMY]$", value)
+    return None if ok else f"expected an interval like '7D', '1M' or '1Y' (s m h D W M Y); got {value!r}"
+
+
+def _check_excludes(value: tuple[str, ...]) -> str | None:
+    bad = [p for p in value if not p.startswith(("/", "**")) or "\n" in p]
+    return f"expected absolute paths or globs like '/srv/scratch'; got {bad[0]!r}" if bad else None
+
+
+@dataclass(frozen=True)
+class Backup:
+    """``[backup]``: a full-disk duplicity backup on a systemd timer (README.md, backups).
+
+    Secrets are never in the box: the timer's runs are skipped until
+    ``/etc/boxwright/backup.env`` (0600, written by a provisioner or by hand) exists.
+    """
+
+    schedule: str = option("*-*-* 02:00:00", check=_check_calendar)
+    full_every: str = option("1M", check=_check_interval)
+    keep: str = option("6M", check=_check_interval)
+    volume_mb: int = option(50, check=_check_range(1, 4096, "MB"))
+    exclude: tuple[str, ...] = option(factory=tuple, check=_check_excludes)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return ("/",)
+
+    @property
+    def excludes(self) -> tuple[str, ...]:
+        """duplicity's own cache, the full-disk list, then the definition's own."""
+        own = tuple(p for p in self.exclude if p not in FULL_DISK_EXCLUDES)
+        return ("/var/cache/duplicity", *FULL_DISK_EXCLUDES, *own)
+
+
 @dataclass(frozen=True)
 class BoxDefinition:
     """One box: the Debian it comes from, what goes in, the VM it describes."""
@@ -117,6 +167,8 @@ class BoxDefinition:
     users: tuple[User, ...] = option(factory=tuple)
     #: Docker images saved at build time and loaded at first boot (needs docker).
     preload_images: tuple[str, ...] = option(factory=tuple, check=check_image_references)
+    #: Backups (off without the section).
+    backup: Backup | None = option(None)
     #: Filled by :func:`load_box`, not by the TOML.
     name: str = field(default="", init=False)
     path: Path = field(default=Path(), init=False)

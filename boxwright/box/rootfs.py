@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import tarfile
 from pathlib import Path
 from typing import Any
 
-from boxwright import paths
+from boxwright import PROJECT_ROOT, paths
 from boxwright.box.definition import BoxDefinition
 from boxwright.debian import common_argv
+from boxwright.image.services import SERVICES
 from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
 
 __all__ = [
@@ -45,6 +47,11 @@ _CLI_IN_DOCKER_IO = ("bullseye", "bookworm", "oldoldstable", "oldstable")
 CUSTOMIZE_PATH = "/tmp/boxwright-customize.sh"
 #: Files every box gets (sshd, network, host keys, initramfs); a box's rootfs/ goes over them.
 COMMON_ROOTFS = TEMPLATES_DIR / "box" / "rootfs"
+#: The image's backup service: boxes with [backup] get the same tool, profile and hooks
+#: (its cron job aside: boxes run it from a systemd timer, ``templates/box/backup/``).
+BACKUP_FILES = PROJECT_ROOT / "images" / "baseimage" / "services" / "backup"
+BACKUP_TEMPLATES = ("etc/duply/main/conf", "etc/duply/main/exclude")
+BACKUP_UNITS = TEMPLATES_DIR / "box" / "backup"
 
 
 def box_packages(box: BoxDefinition) -> list[str]:
@@ -52,7 +59,8 @@ def box_packages(box: BoxDefinition) -> list[str]:
     docker: tuple[str, ...] = ()
     if box.docker == "docker.io":
         docker = ("docker.io",) if box.suite in _CLI_IN_DOCKER_IO else ("docker.io", "docker-cli")
-    return sorted({*BOOT_PACKAGES, box.kernel, *docker, *box.packages})
+    backup = SERVICES["backup"].packages if box.backup else ()
+    return sorted({*BOOT_PACKAGES, box.kernel, *docker, *backup, *box.packages})
 
 
 def kernel_cmdline(box: BoxDefinition) -> str:
@@ -69,6 +77,8 @@ def template_context(box: BoxDefinition, version: str) -> dict[str, Any]:
         enable += ["containerd.service", "docker.service"]
     if box.preload_images:
         enable.append("boxwright-preload-images.service")
+    if box.backup:
+        enable.append("boxwright-backup.timer")
     users = [
         {
             "name": user.name,
@@ -134,6 +144,8 @@ def render_overlay(box: BoxDefinition, version: str, target: Path, mtime: int) -
         out = target / path
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
+    if box.backup:
+        _backup_overlay(box, target, mtime)
     script = target.parent / "customize.sh"
     script.write_text(texts["customize.sh"])
     for entry in [*target.rglob("*"), target, script]:
@@ -159,6 +171,24 @@ def box_files_tar(box: BoxDefinition, out: Path, mtime: int) -> int:
                 tar.addfile(info)
             count += 1
     return count
+
+
+def _backup_overlay(box: BoxDefinition, target: Path, mtime: int) -> None:
+    """The backup tool, its profile rendered from ``[backup]``, the systemd service and timer."""
+    assert box.backup is not None
+    copy_tree([BACKUP_FILES], target, mtime)
+    for template in target.rglob("*.j2"):
+        template.unlink()
+    for path in BACKUP_TEMPLATES:
+        (target / path).write_text(render_template(f"{path}.j2", {"options": box.backup}, BACKUP_FILES))
+    units = target / "etc" / "systemd" / "system"
+    units.mkdir(parents=True, exist_ok=True)
+    shutil.copy(BACKUP_UNITS / "boxwright-backup.service", units)
+    (units / "boxwright-backup.timer").write_text(
+        render_template("boxwright-backup.timer.j2", {"backup": box.backup}, BACKUP_UNITS))
+    boxwright_etc = target / "etc" / "boxwright"
+    boxwright_etc.mkdir(parents=True, exist_ok=True)
+    shutil.copy(BACKUP_UNITS / "backup.env.example", boxwright_etc)
 
 
 def mmdebstrap_argv(

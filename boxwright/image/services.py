@@ -88,6 +88,10 @@ def _check_volume(value: int) -> str | None:
     return None if 1 <= value <= 4096 else f"expected megabytes between 1 and 4096; got {value!r}"
 
 
+#: Never backed up, whatever ``paths`` says (``paths = ["/"]`` is a whole container).
+BACKUP_ALWAYS_EXCLUDED = ("/var/cache/duplicity", "/proc", "/sys", "/dev", "/run", "/tmp")
+
+
 @dataclass(frozen=True)
 class BackupOptions(ServiceOptions):
     """duplicity + duply: what is backed up, when, how often a full one, how long sets are kept."""
@@ -98,6 +102,11 @@ class BackupOptions(ServiceOptions):
     full_every: str = option("1M", check=_check_interval)
     keep: str = option("6M", check=_check_interval)
     volume_mb: int = option(50, check=_check_volume)
+
+    @property
+    def excludes(self) -> tuple[str, ...]:
+        """duplicity's own cache and the kernel/runtime trees, then the definition's own."""
+        return (*BACKUP_ALWAYS_EXCLUDED, *(p for p in self.exclude if p not in BACKUP_ALWAYS_EXCLUDED))
 
 
 @dataclass(frozen=True)

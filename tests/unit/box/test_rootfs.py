@@ -19,6 +19,7 @@ from boxwright.box.rootfs import (
     render_overlay,
     template_context,
 )
+from boxwright.errors import BoxwrightError
 
 VERSION = "0.3.20250101000000"
 
@@ -101,3 +102,48 @@ def test_mmdebstrap_argv(tiny, tmp_path):
     assert "--variant=minbase" in argv and "--format=tar" in argv
     assert f"--customize-hook=sync-in {tmp_path / 'o'} /" in argv
     assert '--customize-hook=chroot "$1" sh /tmp/boxwright-customize.sh' in argv
+
+
+def test_backup_section_puts_the_tool_the_profile_and_a_timer_in_the_overlay(overlay, tiny):
+    target, script = overlay
+    assert (target / "usr/local/bin/backup").stat().st_mode & 0o111
+    assert (target / "usr/local/lib/boxwright/backup-s3-check").stat().st_mode & 0o111
+    assert (target / "etc/backup/pre.d/10-sqlite").is_file()
+    assert not list(target.rglob("*.j2")) and not (target / "etc/cron.d/backup").exists()
+    conf = (target / "etc/duply/main/conf").read_text()
+    assert "MAX_FULLBKP_AGE='2W'" in conf and "MAX_AGE='3M'" in conf and "SOURCE='/'" in conf
+    exclude = (target / "etc/duply/main/exclude").read_text().splitlines()
+    for path in ("/dev", "/proc", "/sys", "/tmp", "/run", "/var/run", "/var/tmp", "/var/log",
+                 "/var/cache/*/*", "/home/*/.cache", "/root/.cache", "/lost+found", "/media", "/mnt",
+                 "/var/cache/duplicity", "/srv/scratch"):
+        assert f"- {path}" in exclude, path
+    assert exclude[-2:] == ["+ /", "- **"]
+    timer = (target / "etc/systemd/system/boxwright-backup.timer").read_text()
+    assert "OnCalendar=Sun *-*-* 03:30:00\n" in timer and "WantedBy=timers.target" in timer
+    service = (target / "etc/systemd/system/boxwright-backup.service").read_text()
+    assert "ExecStart=/usr/local/bin/backup now\n" in service
+    assert "ConditionPathExists=/etc/boxwright/backup.env\n" in service
+    assert not (target / "etc/boxwright/backup.env").exists()
+    assert "systemctl enable" in script.read_text() and "boxwright-backup.timer" in script.read_text()
+    assert {"duplicity", "duply", "python3-boto3", "gnupg"} <= set(box_packages(tiny))
+
+
+def test_no_backup_section_no_backup(write_box, tmp_path):
+    plain = load_box("sample", write_box('version = "1.0"\n'))
+    assert plain.backup is None
+    assert "duply" not in box_packages(plain)
+    target = tmp_path / "plain" / "rootfs"
+    render_overlay(plain, VERSION, target, 1_700_000_000)
+    assert not (target / "usr/local/bin/backup").exists()
+    assert "boxwright-backup.timer" not in template_context(plain, VERSION)["enable"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[backup]\nkeep = 'forever'\n", "backup.keep: expected an interval"),
+    ("[backup]\npaths = ['/x']\n", "backup.paths: unknown key"),
+    ("[backup]\nexclude = ['tmp']\n", "backup.exclude: expected absolute paths"),
+])
+def test_backup_mistakes_are_one_line(write_box, text, expected):
+    with pytest.raises(BoxwrightError) as raised:
+        load_box("sample", write_box('version = "1.0"\n' + text))
+    assert expected in str(raised.value) and "\n" not in str(raised.value)
