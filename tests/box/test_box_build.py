@@ -156,6 +156,24 @@ echo ==preload
 ls /var/lib/boxwright/preload
 echo ==dpkg-status
 cat /var/lib/dpkg/status
+echo ==backup-tool
+stat /usr/local/bin/backup
+echo ==backup-check
+is-file /usr/local/lib/boxwright/backup-s3-check
+echo ==backup-conf
+cat /etc/duply/main/conf
+echo ==backup-exclude
+cat /etc/duply/main/exclude
+echo ==backup-timer
+cat /etc/systemd/system/boxwright-backup.timer
+echo ==backup-service
+cat /etc/systemd/system/boxwright-backup.service
+echo ==timers-wants
+ls /etc/systemd/system/timers.target.wants
+echo ==backup-env
+exists /etc/boxwright/backup.env
+echo ==duply
+is-file /usr/bin/duply
 """
 
 
@@ -416,3 +434,21 @@ def test_vagrant_adds_it_as_a_virtualbox_box(built, tmp_path):
     assert "boxwright/tiny (virtualbox, 0)" in listed.stdout
     box_dir = tmp_path / "vagrant.d" / "boxes" / "boxwright-VAGRANTSLASH-tiny" / "0" / "virtualbox"
     assert (box_dir / "box.ovf").is_file() and (box_dir / "box-disk001.vmdk").is_file()
+
+
+def test_backup_tool_profile_exclusions_and_timer_are_in_the_disk(inside, tiny):
+    assert "mode: 33261" in inside["backup-tool"]  # 0100755: a regular executable file
+    assert inside["backup-check"] == "true"
+    assert "MAX_FULLBKP_AGE='2W'" in inside["backup-conf"] and "MAX_AGE='3M'" in inside["backup-conf"]
+    exclude = inside["backup-exclude"].splitlines()
+    assert [f"- {p}" for p in tiny.backup.excludes] == [line for line in exclude if line.startswith("- /")]
+    assert "- /srv/scratch" in exclude and exclude[-2:] == ["+ /", "- **"]
+    assert "OnCalendar=Sun *-*-* 03:30:00" in inside["backup-timer"]
+    assert "ConditionPathExists=/etc/boxwright/backup.env" in inside["backup-service"]
+    assert "boxwright-backup.timer" in inside["timers-wants"].split()
+    assert inside["backup-env"] == "false"  # secrets are never in the box
+    assert inside["duply"] == "true"
+    installed = {stanza.split("\n", 1)[0].removeprefix("Package: ")
+                 for stanza in inside["dpkg-status"].split("\n\n")
+                 if "Status: install ok installed" in stanza}
+    assert {"duplicity", "duply", "python3-boto3", "gnupg"} <= installed
