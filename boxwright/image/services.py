@@ -133,6 +133,8 @@ class Service:
     private: tuple[str, ...] = ()
     #: Directories made 0700 in the image (git records no empty directory).
     private_dirs: tuple[str, ...] = ()
+    #: Directory -> the only entries kept in it (the rest removed in the install layer).
+    keep_only: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Files rendered at build time from ``services/<name>/<path>.j2`` with the service's
     #: options (``options`` in the template): settings the definition gives, never secrets.
     templates: tuple[str, ...] = ()
@@ -163,7 +165,14 @@ SERVICES: dict[str, Service] = {
     # Scheduled from cron (/etc/cron.d/backup); secrets come at run time (README.md, backups).
     "backup": Service(("duplicity", "duply", "python3-boto3", "gnupg", "sqlite3"), default=False,
                       needs="cron", options=BackupOptions,
-                      templates=("etc/duply/main/conf", "etc/duply/main/exclude", "etc/cron.d/backup")),
+                      templates=("etc/duply/main/conf", "etc/duply/main/exclude", "etc/cron.d/backup"),
+                      # botocore ships the API models of all ~400 AWS services (100 MB); S3 is used.
+                      keep_only={
+                          "/usr/lib/python3/dist-packages/botocore/data": (
+                              "s3", "sts", "_retry.json", "endpoints.json", "partitions.json",
+                              "sdk-default-configuration.json"),
+                          "/usr/lib/python3/dist-packages/boto3/data": ("s3",),
+                      }),
 }
 
 
@@ -219,6 +228,8 @@ def service_plan(definition: ImageDefinition) -> dict[str, Any]:
         "never_ship": [glob for name in enabled for glob in SERVICES[name].never_ship],
         "private": [path for name in enabled for path in SERVICES[name].private],
         "private_dirs": [path for name in enabled for path in SERVICES[name].private_dirs],
+        "keep_only": [{"dir": directory, "names": list(names)}
+                      for name in enabled for directory, names in SERVICES[name].keep_only.items()],
         "links": [{"target": t, "path": p} for t, p in links],
         "link_dirs": sorted({p.rsplit("/", 1)[0] for _, p in links}),
     }

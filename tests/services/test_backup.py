@@ -308,6 +308,8 @@ def test_a_failing_cron_run_is_a_line_in_docker_logs(box: Box) -> None:
     assert code == 1
     new = box.container.logs()[len(before):].decode(errors="replace")
     assert "refused the credentials" in new, new
+    for name, value in box.secrets.items():
+        assert value not in new, f"{name} in docker logs"
 
 
 def test_a_failing_pre_script_means_no_backup(box: Box) -> None:
