@@ -90,13 +90,25 @@ def read_catalog(path: Path, box_name: str, description: str = "") -> dict[str, 
     if not path.is_file():
         return {"name": box_name, "description": description, "versions": []}
     try:
-        catalog = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
+        text = path.read_text()
+    except OSError as error:
         raise BuildError(f"{path}: unreadable catalog ({error}); move it away to start a new one") from None
+    return parse_catalog(text, str(path), box_name, BuildError, hint="; move it away to start a new one")
+
+
+def parse_catalog(
+    text: str | bytes, where: str, box_name: str,
+    error: type[BuildError] | type[CatalogError] = CatalogError, hint: str = "",
+) -> dict[str, Any]:
+    """A catalog's JSON, checked to be a Vagrant box catalog for ``box_name``; ``error`` otherwise."""
+    try:
+        catalog = json.loads(text)
+    except json.JSONDecodeError as problem:
+        raise error(f"{where}: unreadable catalog ({problem}){hint}") from None
     if not isinstance(catalog, dict) or not isinstance(catalog.get("versions"), list):
-        raise BuildError(f"{path}: not a Vagrant box catalog (no 'versions' list)")
+        raise error(f"{where}: not a Vagrant box catalog (no 'versions' list)")
     if catalog.get("name") != box_name:
-        raise BuildError(f"{path}: catalog is for {catalog.get('name')!r}, not {box_name!r}")
+        raise error(f"{where}: catalog is for {catalog.get('name')!r}, not {box_name!r}")
     return catalog
 
 

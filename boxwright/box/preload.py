@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import docker
 import docker.errors
+import docker.models.images
 
 from boxwright.engine import docker_client
 from boxwright.errors import BuildError, EngineError
@@ -33,14 +35,7 @@ def image_ids(references: tuple[str, ...]) -> dict[str, str]:
     client = docker_client()
     ids = {}
     for reference in references:
-        try:
-            ids[reference] = str(client.images.get(reference).id)
-        except docker.errors.ImageNotFound:
-            raise BuildError(
-                f"preload image {reference!r} is not in the Docker engine: build or load it first"
-            ) from None
-        except docker.errors.APIError as error:
-            raise EngineError(f"cannot read image {reference!r}: {error.explanation}") from None
+        ids[reference] = str(_local_image(client, reference).id)
     return ids
 
 
@@ -53,17 +48,22 @@ def save_images(references: tuple[str, ...], rootfs: Path) -> int:
     target.mkdir(parents=True, exist_ok=True)
     total = 0
     for reference in references:
-        try:
-            image = client.images.get(reference)
-        except docker.errors.ImageNotFound:
-            raise BuildError(
-                f"preload image {reference!r} is not in the Docker engine: build or load it first"
-            ) from None
-        except docker.errors.APIError as error:
-            raise EngineError(f"cannot read image {reference!r}: {error.explanation}") from None
+        image = _local_image(client, reference)
         path = target / preload_file_name(reference)
         with path.open("wb") as handle:
             for chunk in image.save(named=True):
                 handle.write(chunk)
         total += path.stat().st_size
     return total
+
+
+def _local_image(client: docker.DockerClient, reference: str) -> docker.models.images.Image:
+    """The image ``reference`` names in the local engine; one line when it is not there."""
+    try:
+        return client.images.get(reference)
+    except docker.errors.ImageNotFound:
+        raise BuildError(
+            f"preload image {reference!r} is not in the Docker engine: build or load it first"
+        ) from None
+    except docker.errors.APIError as error:
+        raise EngineError(f"cannot read image {reference!r}: {error.explanation}") from None

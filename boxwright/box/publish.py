@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from boxwright.box.catalog import read_catalog, version_key
+from boxwright.box.catalog import parse_catalog, read_catalog, version_key
 from boxwright.errors import CatalogError, PublishError, UsageError
 
 __all__ = ["CATALOG_NAME", "Published", "parse_target", "publish_box", "read_published"]
@@ -201,15 +201,7 @@ def _remote_catalog(store: _Store, key: str, box_name: str, local: dict[str, Any
     data = store.read(key)
     if data is None:
         return {"name": box_name, "description": local.get("description", ""), "versions": []}
-    try:
-        catalog = json.loads(data)
-    except json.JSONDecodeError as error:
-        raise CatalogError(f"{store.describe(key)}: unreadable catalog ({error})") from None
-    if not isinstance(catalog, dict) or not isinstance(catalog.get("versions"), list):
-        raise CatalogError(f"{store.describe(key)}: not a Vagrant box catalog (no 'versions' list)")
-    if catalog.get("name") != box_name:
-        raise CatalogError(f"{store.describe(key)}: catalog is for {catalog.get('name')!r}, not {box_name!r}")
-    return catalog
+    return parse_catalog(data, store.describe(key), box_name)
 
 
 def read_published(url: str, *, endpoint: str = "", profile: str = "") -> dict[str, Any]:

@@ -26,8 +26,12 @@ from pathlib import Path
 import pytest
 import testinfra
 
+from boxwright.box.accel import detect_accel
+from boxwright.box.build import build_box
+from boxwright.engine import docker_client
+
 # The box's checks, collected here again with this module's `host` (the QEMU VM).
-from test_docker_host import (  # noqa: F401
+from vm.test_docker_host import (  # noqa: F401
     test_cgroup_v2_with_memory_controller,
     test_cpus_match_the_definition,
     test_docker_active_and_enabled,
@@ -41,10 +45,6 @@ from test_docker_host import (  # noqa: F401
     test_vagrant_runs_docker_without_sudo,
     test_volume_group_fills_the_disk,
 )
-
-from boxwright.box.accel import detect_accel
-from boxwright.box.build import build_box
-from boxwright.engine import docker_client
 
 INSECURE_PRIVATE_KEY = "/usr/share/rubygems-integration/all/gems/vagrant-2.3.4/keys/vagrant"
 BOOT_TIMEOUT = 1200  # docker-host under TCG on two shared cores takes minutes
