@@ -48,6 +48,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             folder = item.path.relative_to(TESTS).parts[0]
             if folder in FOLDER_MARKERS:
                 item.add_marker(folder)
+        if "arm64_image" in getattr(item, "fixturenames", ()):
+            item.add_marker("arm64")
 ARM64 = PLATFORMS["linux/arm64"]
 
 
