@@ -191,8 +191,11 @@ def ci_image(
     keyword: str = "",
     images_dir: Path | None = None,
     report_dir: Path | None = None,
+    platforms: Sequence[str] | None = None,
 ) -> CiReport:
-    """Build, test and (with a registry, if every test passed) publish one image; write its report."""
+    """Build, test and (with a registry, if every test passed) publish one image; write its report.
+
+    ``platforms`` narrows the build to some of the definition's platforms (default: all of them)."""
     started = time.monotonic()
     report = CiReport(image=name, registry=registry)
     report_dir = report_dir or reports_dir()
@@ -201,7 +204,7 @@ def ci_image(
     report_dir.mkdir(parents=True, exist_ok=True)
     try:
         report.failed_stage = "build"
-        every = build_all(name, images_dir=images_dir)
+        every = build_all(name, platforms=list(platforms) if platforms else None, images_dir=images_dir)
         built = every[0]  # the host's platform
         report.platforms = {r.platform.name: r.image_id for r in every}
         _record_build(report, built.image_id, built.size, built.seconds, report_dir, latest)
