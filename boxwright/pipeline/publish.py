@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import docker
 import docker.errors
+import docker.models.images
 
 from boxwright.engine import docker_client
 from boxwright.errors import PublishError
@@ -183,11 +184,7 @@ def publish(
                  registry_repository(registry, name), more, " (plain HTTP)" if insecure else "")
         return []
     client = docker_client()
-    try:
-        local = client.images.get(image)
-    except docker.errors.ImageNotFound:
-        hint = f"build it first: ./kit build-image --name {name}"
-        raise PublishError(f"no local image {image} ({hint})") from None
+    local = _local_image(client, image, f"./kit build-image --name {name}")
     _check_transport(client, registry, insecure)
     repository = registry_repository(registry, name)
     tags = list(tags) if tags is not None else release_tags(local.labels, latest=latest)
@@ -323,11 +320,8 @@ def publish_platforms(
     client = docker_client()
     labels = {}
     for platform_name, image in images.items():
-        try:
-            labels[platform_name] = client.images.get(image).labels
-        except docker.errors.ImageNotFound:
-            hint = f"build it first: ./kit build-image --name {name} --platform {platform_name}"
-            raise PublishError(f"no local image {image} ({hint})") from None
+        build = f"./kit build-image --name {name} --platform {platform_name}"
+        labels[platform_name] = _local_image(client, image, build).labels
     sources = {(found.get(VERSION_LABEL), found.get(REVISION_LABEL)) for found in labels.values()}
     if len(sources) != 1:
         found_text = ", ".join(f"{v}@{r}" for v, r in sorted(sources, key=str))
@@ -360,3 +354,11 @@ def publish_definition(name: str, registry: str, **options: Any) -> list[Pushed]
                   for p in definition.targets}
         return publish_platforms(images, name, registry, **options)
     return publish(f"{image_repository(name)}:{definition.version}", name, registry, **options)
+
+
+def _local_image(client: docker.DockerClient, image: str, build: str) -> docker.models.images.Image:
+    """``image`` in the local engine; one line naming the command that builds it when it is not there."""
+    try:
+        return client.images.get(image)
+    except docker.errors.ImageNotFound:
+        raise PublishError(f"no local image {image} (build it first: {build})") from None
