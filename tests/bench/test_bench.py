@@ -12,6 +12,7 @@ import pytest
 
 from boxwright.bench import run_bench
 from boxwright.bench.pid1 import VARIANTS
+from boxwright.image.build import build_image
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,15 @@ def test_every_init_variant_was_measured(results, variant):
     figures = {m["name"] for m in results["metrics"] if m["variant"] == variant and m["samples"]}
     assert "PID-1 RSS (with a main command)" in figures
     assert "docker stop, idle main command: exit code" in figures
+
+
+def test_the_bench_leaves_the_image_and_its_build_cache_alone(results, baseimage, image_definition, engine):
+    """Its cold build and bootstrap are timed on throwaway tags: the tags still name this session's
+    image, and a rebuild still hits the cache of the last real build."""
+    assert engine.images.get(f"boxwright/{image_definition.name}:latest").id == baseimage
+    assert build_image(image_definition.name).image_id == baseimage
+    assert not engine.images.list(name="boxwright/bench-cold")
+    assert not engine.images.list(name="boxwright/debian-scratch")
 
 
 def test_image_group_sizes(results):

@@ -42,12 +42,15 @@ def descendants(root: int, table: dict[int, tuple[int, int, str]]) -> set[int]:
 def test_ctrl_c_during_an_emulated_bootstrap(tmp_path, engine):
     images = tmp_path / "images"
     (images / "armonly").mkdir(parents=True)
-    # A package set no other test uses: its base does not exist, so the bootstrap must run.
+    # A package set no other test uses; its base is removed first (an earlier run, or a build that
+    # was not interrupted, may have left it), so the bootstrap must run.
     (images / "armonly" / "image.toml").write_text(
-        f'version = "0.0.1"\nplatforms = ["linux/arm64"]\ndescription = "{time.time()}"\n'
+        'version = "0.0.1"\nplatforms = ["linux/arm64"]\n'
         'bootstrap = { suite = "trixie", packages = ["less"] }\n'
     )
     base = base_image(load_image("armonly", images).bootstrap, platform=ARM64)
+    for image in engine.images.list(name="boxwright/armonly") + engine.images.list(name=base.tag):
+        engine.images.remove(str(image.id), force=True)
     proc = subprocess.Popen(
         [str(PROJECT_ROOT / "kit"), "build-image", "--name", "armonly", "--platform", "linux/arm64"],
         cwd=PROJECT_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
