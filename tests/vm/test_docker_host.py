@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from boxwright.engine import docker_client
+from support.vm import load_image_over_ssh
 
 INSECURE_KEY = "/usr/share/rubygems-integration/all/gems/vagrant-2.3.4/keys/vagrant.pub"
 
@@ -87,15 +87,7 @@ def test_vagrant_runs_docker_without_sudo(host):
 @pytest.fixture(scope="module")
 def loaded_image(vms, host, baseimage):
     """The freshly built baseimage, loaded into the VM's Docker from a tarball (no registry)."""
-    save = docker_client().api.get_image(baseimage)
-    load = subprocess.Popen(vms.ssh_argv("one", "docker", "load"), stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert load.stdin is not None
-    for chunk in save:
-        load.stdin.write(chunk)
-    load.stdin.close()
-    output = load.stdout.read().decode() if load.stdout else ""
-    assert load.wait() == 0, output
+    load_image_over_ssh(vms.ssh_argv("one", "docker", "load"), baseimage)
     return baseimage
 
 

@@ -28,7 +28,7 @@ import testinfra
 
 from boxwright.box.accel import detect_accel
 from boxwright.box.build import build_box
-from boxwright.engine import docker_client
+from support.vm import load_image_over_ssh
 
 # The box's checks, collected here again with this module's `host` (the QEMU VM).
 from vm.test_docker_host import (  # noqa: F401
@@ -206,15 +206,7 @@ def test_first_boot_made_an_identity(host):
 
 @pytest.fixture(scope="module")
 def loaded_image(vm, host, baseimage):
-    save = docker_client().api.get_image(baseimage)
-    load = subprocess.Popen(vm.ssh_argv("docker", "load"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    assert load.stdin is not None
-    for chunk in save:
-        load.stdin.write(chunk)
-    load.stdin.close()
-    output = load.stdout.read().decode() if load.stdout else ""
-    assert load.wait() == 0, output
+    load_image_over_ssh(vm.ssh_argv("docker", "load"), baseimage)
     return baseimage
 
 
