@@ -96,8 +96,13 @@ def test_a_hanging_check_is_cut_at_the_commands_own_timeout(shape):
 def test_a_service_taken_down_on_purpose_is_not_required(shape, image_definition):
     container = shape(healthcheck=FAST)
     wait_health(container, "healthy")
+    taken_down = time.time()
     exec_out(container, "sv", "down", "cron")
-    time.sleep(2.5)
+    # The first check that started after `sv down` (a FAST check runs every second).
+    deadline = time.monotonic() + 60
+    while not [e for e in health(container)[1] if _start(e) > taken_down and e.get("End")]:
+        assert time.monotonic() < deadline, "no health check ran after sv down"
+        time.sleep(0.2)
     status, entries = health(container)
     assert status == "healthy" and entries[-1]["Output"].strip() == "healthy: syslog"
     _, out = exec_out(container, "service-status")
