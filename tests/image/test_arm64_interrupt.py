@@ -17,7 +17,8 @@ ARM64 = PLATFORMS["linux/arm64"]
 
 
 def processes() -> dict[int, tuple[int, int, str]]:
-    """pid -> (parent pid, session id, command line) of every process."""
+    """pid -> (parent pid, session id, command line) of every live process (a zombie has exited:
+    it only waits for PID 1, which here is the sandbox's, to reap it)."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -26,6 +27,8 @@ def processes() -> dict[int, tuple[int, int, str]]:
             stat = (entry / "stat").read_text().rpartition(")")[2].split()
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
+            continue
+        if stat[0] in ("Z", "X"):
             continue
         found[int(entry.name)] = (int(stat[1]), int(stat[3]), cmdline)
     return found

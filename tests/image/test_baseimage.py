@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from boxwright.image.build import build_image
 from boxwright.image.definition import load_image
+from boxwright.platforms import host_platform
 from boxwright.provenance import git_revision
+from support.containers import SESSION
 from support.image import image_under_test
 
 #: baseimage, or the definition ``./kit ci`` is testing (e.g. baseimage-bookworm).
@@ -68,6 +71,22 @@ def test_oci_labels(engine, baseimage):
     assert labels["io.boxwright.base.input-hash"]
 
 
-def test_version_and_latest_tags_match(engine, baseimage):
-    version = DEFINITION.version
-    assert engine.images.get(f"boxwright/{DEFINITION.name}:{version}").id == engine.images.get(baseimage).id
+def test_version_latest_and_arch_tags_name_the_build(engine, baseimage):
+    """Built under a repository of this session's own (boxwright/<name> is shared with every
+    other checkout's builds, which move its tags at any time): a cache hit up to the SBOM layer
+    (which names the repository), tagged three ways."""
+    repository = f"boxwright-test/tags-{SESSION}"
+    try:
+        result = build_image(DEFINITION.name, repository=repository)
+        arch = host_platform().debian
+        expected = {f"{repository}:{DEFINITION.version}", f"{repository}:latest",
+                    f"{repository}:{DEFINITION.version}-{arch}"}
+        assert set(result.tags) == expected
+        layers = engine.images.get(result.image_id).attrs["RootFS"]["Layers"]
+        assert layers[:-1] == engine.images.get(baseimage).attrs["RootFS"]["Layers"][:-1]
+        for tag in expected:
+            assert engine.images.get(tag).id == result.image_id
+    finally:
+        for image in engine.images.list(name=repository):
+            for tag in image.tags:
+                engine.images.remove(tag, noprune=True)
