@@ -1,4 +1,4 @@
-"""The image group: sizes, build times, and syslog throughput of the built image."""
+"""The image group: sizes, build times, syslog throughput, and start/stop in each runtime shape."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 from boxwright import paths
 from boxwright.bench.containers import bench_container
@@ -21,6 +22,14 @@ from boxwright.platforms import Platform
 __all__ = ["bench_image", "cold_build"]
 
 MB = 1e6
+#: The runtime shapes of README.md, "Running it": ``docker run`` options of each.
+SHAPES = {
+    "root": {},
+    "non-root": {"user": "1000:1000"},
+    "read-only": {"read_only": True, "tmpfs": {"/run": "", "/tmp": ""}},
+}
+#: Docker's health options for the shapes figures (ns): the image's command, checked every 0.25 s.
+FAST_HEALTH = {"interval": 250_000_000, "timeout": 3_000_000_000, "start_period": 0, "retries": 2}
 #: The other variants of the image whose sizes go in the same table, a column each.
 SIZE_VARIANTS = {"baseimage": ("baseimage-slim",)}
 #: Where cold builds are tagged while they are timed.
@@ -48,6 +57,42 @@ def bench_image(rec: Recorder, name: str = "baseimage") -> None:
         rec.add("image", "image size, uncompressed", variant, "MB", [image.attrs["Size"] / MB])
         rec.add("image", "image size, docker save + gzip", variant, "MB", [_gzip_size(image) / MB])
     _syslog_burst(rec, name, 5_000 if rec.quick else 100_000)
+    _shapes(rec, name)
+
+
+def _shapes(rec: Recorder, name: str) -> None:
+    """Per shape: docker run until the HEALTHCHECK says healthy, then docker stop's time and code."""
+    client = docker_client()
+    for variant, options in SHAPES.items():
+        healthy, stops, codes = [], [], []
+        for _ in range(rec.repeat):
+            started = time.monotonic()
+            with bench_container(client, None, image=f"boxwright/{name}:latest",
+                                 healthcheck=FAST_HEALTH, **options) as container:
+                healthy.append(_wait_healthy(container) - started)
+                stopping = time.monotonic()
+                container.stop(timeout=30)
+                stops.append(time.monotonic() - stopping)
+                container.reload()
+                codes.append(container.attrs["State"]["ExitCode"])
+        note = " ".join(f"--{k.replace('_', '-')}" for k in options) or "as built"
+        rec.add("image", "start -> healthy", variant, "s", healthy, note=f"{note}; checks every 0.25 s")
+        rec.add("image", "docker stop: time", variant, "s", stops)
+        rec.add("image", "docker stop: exit code", variant, "code", codes)
+
+
+def _wait_healthy(container: Any, timeout: float = 60) -> float:
+    """Poll Docker's health status until healthy; returns when (monotonic)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        state = container.attrs["State"]
+        if state.get("Health", {}).get("Status") == "healthy":
+            return time.monotonic()
+        if state["Status"] != "running":
+            raise BenchError(f"container exited before it was healthy: {container.logs()[-500:]!r}")
+        time.sleep(0.05)
+    raise BenchError(f"not healthy within {timeout} s: {container.attrs['State'].get('Health')}")
 
 
 def cold_build(name: str, platform: Platform | None = None) -> float:

@@ -63,3 +63,10 @@ def test_the_arch_group_measures_both_platforms(arch_results, variant):
     figures = {m["name"] for m in arch_results["metrics"] if m["variant"] == variant and m["samples"]}
     assert {"image size, uncompressed", "my_init RSS as PID 1 (stock image)",
             "docker stop, stock image: exit code"} <= figures
+
+
+@pytest.mark.parametrize("shape", ["root", "non-root", "read-only"])
+def test_image_group_starts_and_stops_each_shape(results, shape):
+    figures = {m["name"]: m for m in results["metrics"] if m["group"] == "image" and m["variant"] == shape}
+    assert {"start -> healthy", "docker stop: time", "docker stop: exit code"} <= set(figures)
+    assert figures["docker stop: exit code"]["samples"] == [0]
