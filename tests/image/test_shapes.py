@@ -71,7 +71,8 @@ NO_CAPS = {"cap_drop": ["ALL"], "security_opt": ["no-new-privileges"]}
 READS = {
     "dir": 'cat "$B/STARTUP_VAR"',
     "sh": '. "$B.sh" && printf %s "$STARTUP_VAR"',
-    "json": 'python3 -c \'import json,sys; print(json.load(open(sys.argv[1]))["STARTUP_VAR"], end="")\' "$B.json"',
+    "json": "python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"STARTUP_VAR\"], end=\"\")'"
+            ' "$B.json"',
     "login": 'bash -lc \'printf %s "$STARTUP_VAR"\'',
 }
 
@@ -220,7 +221,8 @@ def test_setuser_without_privilege_is_one_line(shapes, name):
     shape = shapes[name]
     code, out = exec_out(shape.container, "setuser", "nobody", "id")
     assert code == 1
-    assert out == f"setuser: cannot switch to nobody (uid 65534): uid {shape.uid} has no CAP_SETUID/CAP_SETGID here\n"
+    why = f"uid {shape.uid} has no CAP_SETUID/CAP_SETGID here"
+    assert out == f"setuser: cannot switch to nobody (uid 65534): {why}\n"
 
 
 def test_syslog_works_without_capabilities(shapes):
