@@ -23,7 +23,7 @@ __all__ = ["bench_image", "cold_build"]
 
 MB = 1e6
 #: The runtime shapes of README.md, "Running it": ``docker run`` options of each.
-SHAPES = {
+SHAPES: dict[str, dict[str, Any]] = {
     "root": {},
     "non-root": {"user": "1000:1000"},
     "read-only": {"read_only": True, "tmpfs": {"/run": "", "/tmp": ""}},
@@ -64,7 +64,9 @@ def _shapes(rec: Recorder, name: str) -> None:
     """Per shape: docker run until the HEALTHCHECK says healthy, then docker stop's time and code."""
     client = docker_client()
     for variant, options in SHAPES.items():
-        healthy, stops, codes = [], [], []
+        healthy: list[float] = []
+        stops: list[float] = []
+        codes: list[float] = []
         for _ in range(rec.repeat):
             started = time.monotonic()
             with bench_container(client, None, image=f"boxwright/{name}:latest",
