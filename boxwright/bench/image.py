@@ -63,14 +63,15 @@ def bench_image(rec: Recorder, name: str = "baseimage") -> None:
 def _shapes(rec: Recorder, name: str) -> None:
     """Per shape: docker run until the HEALTHCHECK says healthy, then docker stop's time and code."""
     client = docker_client()
+    image = build_image(name).image_id  # by id: another session may move the :latest tag meanwhile
     for variant, options in SHAPES.items():
         healthy: list[float] = []
         stops: list[float] = []
         codes: list[float] = []
         for _ in range(rec.repeat):
             started = time.monotonic()
-            with bench_container(client, None, image=f"boxwright/{name}:latest",
-                                 healthcheck=FAST_HEALTH, **options) as container:
+            with bench_container(client, None, image=image, healthcheck=FAST_HEALTH,
+                                 **options) as container:
                 healthy.append(_wait_healthy(container) - started)
                 stopping = time.monotonic()
                 container.stop(timeout=30)
