@@ -216,6 +216,12 @@ def test_services_up_or_skipped_with_one_line(shapes, name):
         assert SKIPPED.format(service) not in out, out
 
 
+def test_root_exec_into_a_non_root_container_finds_the_services(shapes):
+    code, out = exec_out(shapes["user"].container, "service-status", user="root")
+    rows = dict(line.split()[:2] for line in out.splitlines())
+    assert code == 0 and rows["syslog"] == "stopped" and rows["app"] == "up", out
+
+
 @pytest.mark.parametrize("name", ["user", "no_caps"])
 def test_setuser_without_privilege_is_one_line(shapes, name):
     shape = shapes[name]
@@ -252,6 +258,15 @@ def test_a_full_tmpfs_leaves_the_init_running(full_tmpfs):
     full_tmpfs.reload()
     assert full_tmpfs.status == "running"
     assert exec_out(full_tmpfs, "cat", "/proc/1/cmdline")[1].startswith("/usr/bin/python3")
+
+
+def test_a_read_only_root_without_tmpfs_is_one_line(containers, baseimage):
+    container = containers.run(baseimage, detach=True, read_only=True)
+    assert container.wait(timeout=60)["StatusCode"] == 1
+    assert logs(container) == (
+        "my_init: ERROR: no runtime directory it can write: /run/my_init: Read-only file system;"
+        " /tmp/my_init-0: Read-only file system\n"
+    )
 
 
 # -- the stops: last, they end the module's containers -------------------------------------------
