@@ -196,8 +196,8 @@ def test_export_is_private_to_its_user(shapes, name):
 
 @pytest.mark.parametrize("name", SHAPES)
 def test_services_and_main_command_get_the_environment(shapes, name):
-    out = logs(shapes[name].container)
     uid = shapes[name].uid
+    out = wait_for_log(shapes[name].container, "app runs as uid", timeout=30)
     assert f"main runs as uid {uid} with STARTUP_VAR=from the startup script" in out, out
     assert f"app runs as uid {uid} with STARTUP_VAR=from the startup script" in out, out
 
@@ -217,6 +217,7 @@ def test_services_up_or_skipped_with_one_line(shapes, name):
 
 
 def test_root_exec_into_a_non_root_container_finds_the_services(shapes):
+    wait_for_state(shapes["user"].container, "app", ("up",))
     code, out = exec_out(shapes["user"].container, "service-status", user="root")
     rows = dict(line.split()[:2] for line in out.splitlines())
     assert code == 0 and rows["syslog"] == "stopped" and rows["app"] == "up", out
@@ -240,8 +241,8 @@ def test_syslog_works_without_capabilities(shapes):
 def test_read_only_root_keeps_syslog_and_cron(shapes):
     container = shapes["read_only"].container
     assert exec_out(container, "logger", "-t", "shapes", "read-only root")[0] == 0
-    out = wait_for_log(container, "shapes: read-only root", timeout=20)
-    assert "[cron] starting cron" in out
+    wait_for_log(container, "shapes: read-only root", timeout=20)
+    out = wait_for_log(container, "[cron] starting cron", timeout=20)
     # The documented exception: the syslog file needs a writable /var/log.
     assert "Error opening file for writing; filename='/var/log/syslog'" in out
 
