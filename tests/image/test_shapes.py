@@ -149,8 +149,11 @@ def shape_images(engine: Any, baseimage: str) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def shapes(module_containers: Containers, shape_images: dict[str, str]) -> dict[str, Shape]:
-    """Every shape's container, started together and up to its main command."""
+def shapes(shape_images: dict[str, str], module_containers: Containers) -> dict[str, Shape]:
+    """Every shape's container, started together and up to its main command.
+
+    ``shape_images`` first: set up before ``module_containers``, it is torn down after the
+    containers are gone, so its tags can be removed."""
     for shape in SHAPES.values():
         image = shape_images["user" if shape.user_image else "root"]
         shape.container = module_containers.run(image, detach=True, **shape.run)
@@ -160,7 +163,7 @@ def shapes(module_containers: Containers, shape_images: dict[str, str]) -> dict[
 
 
 @pytest.fixture(scope="module")
-def full_tmpfs(module_containers: Containers, shape_images: dict[str, str]) -> Any:
+def full_tmpfs(shape_images: dict[str, str], module_containers: Containers) -> Any:
     container = module_containers.run(shape_images["root"], detach=True, **FULL_TMPFS)
     wait_for_log(container, "main runs as uid")
     return container
