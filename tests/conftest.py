@@ -37,7 +37,9 @@ TESTS = Path(__file__).parent
 #: Images this session tested are tagged ``<this>-<session>:<name>-<n>`` until it ends.
 HELD_REPOSITORY = "boxwright-test/session"
 #: The slow suites: tests/<folder>/ gets the marker of that name (declared in pyproject.toml).
-FOLDER_MARKERS = ("image", "init", "services", "derived", "box", "vm", "pipeline", "bench")
+FOLDER_MARKERS = (
+    "image", "init", "services", "derived", "orchestrators", "box", "vm", "pipeline", "bench",
+)
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker

@@ -1,0 +1,194 @@
+"""The image under Debian's rootful Podman: the core checks of the Docker suite, and `podman kube play`.
+
+The image comes from the Docker engine (``docker save | podman load``, boxwright/image/podman.py);
+every command runs with runc and lowered limits (README.md, Running it). Stops are proved by exit
+codes: 0 means my_init ended the services itself, inside its budget and the runtime's grace (a
+SIGKILL at the end of the grace is 137).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from support.containers import SESSION, TEST_LABEL
+from support.podman import Podman
+
+ORPHANS = r"""
+i=0
+while [ $i -lt 1000 ]; do (sleep 0.2 &); i=$((i + 1)); done
+sleep 1.2
+echo "zombies: $(cat /proc/[0-9]*/stat 2>/dev/null | grep -c ') Z ')"
+"""
+STUBBORN = """#!/bin/sh
+trap '' TERM
+sleep 1000 &
+touch /run/stubborn.up
+while :; do sleep 1; done
+"""
+GREETER = """#!/bin/sh
+printf '%s' "$GREETING" > /run/greeting.seen
+exec sleep 1000
+"""
+HEALTH = ("/usr/local/bin/service-status", "--health")
+#: terminationGracePeriodSeconds of the pod (not podman's default 10 s, so the tests can tell).
+GRACE = 30
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [("exit 0", 0), ("exit 3", 3), ("kill -s TERM $$", 143), ("exec no-such-command", 127)],
+)
+def test_exit_codes(pod, command, expected):
+    name = pod.start("/sbin/my_init", "--", "sh", "-c", command)
+    assert pod.wait(name) == expected, pod.logs(name)
+
+
+def test_pid1_reaps_orphans(pod):
+    name = pod.start("/sbin/my_init", "--quiet", "--", "sh", "-c", ORPHANS)
+    assert pod.wait(name) == 0
+    assert [line for line in pod.logs(name).splitlines() if line.startswith("zombies:")] == ["zombies: 0"]
+
+
+def test_services_are_up_and_the_healthcheck_passes(pod):
+    name = pod.start()
+    assert pod.wait_until(name, *HEALTH).strip() == "healthy: syslog, cron"
+    assert "my_init" in pod.exec(name, "cat", "/proc/1/cmdline")[1]
+    # No systemd here, so podman runs no HEALTHCHECK timer: `healthcheck run` runs the image's now.
+    assert pod("healthcheck", "run", name).code == 0
+
+
+def test_environment_export_reaches_services_and_exec_shells(pod):
+    name = pod.start(options=("--env", "GREETING=hello podman"),
+                     files={"/etc/service/greeter/run": (GREETER, 0o755)})
+    pod.wait_until(name, "test", "-s", "/run/greeting.seen")
+    assert pod.exec(name, "cat", "/run/greeting.seen") == (0, "hello podman")
+    assert pod.exec(name, "cat", "/etc/container_environment/GREETING") == (0, "hello podman")
+    shell = '. /etc/container_environment.sh && printf %s "$GREETING"'
+    assert pod.exec(name, "sh", "-c", shell) == (0, "hello podman")
+    code, out = pod.exec(name, "cat", "/etc/container_environment.json")
+    assert code == 0 and json.loads(out)["GREETING"] == "hello podman"
+
+
+def test_stop_of_the_stock_image_exits_0(pod):
+    name = pod.start()
+    pod.wait_until(name, *HEALTH)
+    pod("stop", "--time", str(GRACE), name)
+    assert pod.exit_code(name) == 0, pod.logs(name)
+
+
+def test_a_term_ignoring_service_is_cut_at_the_budget(pod):
+    name = pod.start(options=("--env", "MY_INIT_SHUTDOWN_BUDGET=3"),
+                     files={"/etc/service/stubborn/run": (STUBBORN, 0o755)})
+    pod.wait_until(name, "test", "-e", "/run/stubborn.up")
+    pod("stop", "--time", str(GRACE), name)
+    logs = pod.logs(name)
+    assert pod.exit_code(name) == 0, logs  # my_init's 3 s budget, well inside podman's grace
+    assert "service stubborn did not stop in time; frozen-process report" in logs
+
+
+def test_syslog_reaches_podman_logs(pod):
+    name = pod.start()
+    pod.wait_until(name, "sv", "check", "/etc/early_service/syslog")
+    assert pod.exec(name, "logger", "-t", "podman-test", "hello from podman")[0] == 0
+    deadline = time.monotonic() + 30  # syslog-ng writes asynchronously: a give-up guard
+    while "hello from podman" not in pod.logs(name):
+        assert time.monotonic() < deadline, pod.logs(name)
+        time.sleep(0.2)
+
+
+# --- podman kube play -------------------------------------------------------------------------
+
+#: securityContext per shape the pod runs in.
+SHAPES = {
+    "root": {"runAsUser": 0, "allowPrivilegeEscalation": False},
+}
+
+
+def pod_yaml(name: str, image: str, security: dict[str, object]) -> str:
+    """A Kubernetes Pod (JSON is YAML) running the image with its default command."""
+    document = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {TEST_LABEL: SESSION}},
+        "spec": {
+            "terminationGracePeriodSeconds": GRACE,
+            "restartPolicy": "Never",
+            "containers": [{"name": "init", "image": image, "securityContext": security}],
+        },
+    }
+    return json.dumps(document, indent=2)
+
+
+@pytest.fixture
+def kube(pod: Podman, tmp_path: Path) -> Iterator[Callable[[str], tuple[Path, str]]]:
+    """``kube(shape)``: `podman kube play` of the pod; (its YAML, the container's name)."""
+    played: list[Path] = []
+
+    def play(shape: str) -> tuple[Path, str]:
+        name = f"boxwright-test-{SESSION}-{shape}"
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(pod_yaml(name, pod.image, SHAPES[shape]))
+        played.append(path)
+        pod("kube", "play", str(path))
+        return path, f"{name}-init"
+
+    try:
+        yield play
+    finally:
+        for path in played:
+            pod("kube", "down", str(path), check=False)
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_kube_play_starts_the_image(pod, kube, shape):
+    _, container = kube(shape)
+    assert pod.wait_until(container, *HEALTH).strip() == "healthy: syslog, cron"
+    assert "my_init" in pod.exec(container, "cat", "/proc/1/cmdline")[1]
+    config = pod.inspect(container)
+    assert config["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
+
+
+@pytest.mark.xfail(strict=True, reason="podman 4.3 ignores terminationGracePeriodSeconds (stop timeout "
+                   "stays 10 s); kube play maps it since podman 4.7, containers/podman#19914")
+def test_kube_play_takes_the_grace_period(pod, kube):
+    _, container = kube("root")
+    assert pod.inspect(container)["Config"]["StopTimeout"] == GRACE
+
+
+@pytest.mark.xfail(strict=True, reason="podman kube down SIGKILLs the pod's containers instead of "
+                   "stopping them (exit 137), containers/podman#22397 (fixed upstream by #22398)")
+def test_kube_down_stops_it_within_the_grace(pod, kube):
+    path, container = kube("root")
+    pod.wait_until(container, *HEALTH)
+    since = _now()
+    pod("kube", "down", str(path))
+    assert _exit_codes(pod, container, since) == [0]
+
+
+def test_pod_stop_within_the_grace_then_kube_down_removes_it(pod, kube):
+    path, container = kube("root")
+    pod.wait_until(container, *HEALTH)
+    pod("pod", "stop", "--time", str(GRACE), container.removesuffix("-init"))
+    assert pod.exit_code(container) == 0, pod.logs(container)
+    pod("kube", "down", str(path))
+    assert pod("ps", "-aq", "--filter", f"name={container}").output.split() == []
+    assert pod("pod", "ps", "-q", "--filter", f"name={container.removesuffix('-init')}").output.split() == []
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _exit_codes(pod: Podman, container: str, since: str) -> list[int]:
+    """Exit codes of the container's `died` events since ``since`` (it is gone after kube down)."""
+    until = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+    out = pod("events", "--since", since, "--until", until, "--filter", f"container={container}",
+              "--filter", "event=died", "--format", "json").output
+    return [json.loads(line)["ContainerExitCode"] for line in out.splitlines() if line.strip()]
