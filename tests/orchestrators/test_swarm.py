@@ -1,0 +1,160 @@
+"""The image under Docker Swarm on loopback: a service with the HEALTHCHECK and a stop grace period,
+rolling updates (start-first and stop-first) and an automatic rollback (boxwright/image/swarm.py).
+
+A web probe built FROM the image answers its version; every update goes from ``v1`` to ``v2`` (or to
+``broken``, whose check never passes). "Healthy before the next is replaced" is sampled all through
+the update: the healthy tasks never drop below the replicas (start-first) or one less (stop-first).
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from boxwright.engine import docker_client
+from boxwright.image.swarm import (
+    ServiceOptions,
+    build_probe,
+    create_service,
+    single_node_swarm,
+    task_ports,
+    tasks,
+    update_service,
+    wait_converged,
+    wait_update,
+)
+from support.containers import SESSION
+from support.health import exec_out
+
+REPOSITORY = f"boxwright-test-{SESSION}/probe"
+REPLICAS = 3
+GRACE_NS = 10_000_000_000  # --stop-grace-period 10s
+
+
+@pytest.fixture(scope="module")
+def probes(image_id: str) -> Iterator[dict[str, str]]:
+    """The probe image FROM the image under test: v1, v2 (one label apart) and broken."""
+    tags = {version: f"{REPOSITORY}:{version}" for version in ("v1", "v2", "broken")}
+    try:
+        for version, tag in tags.items():
+            build_probe(image_id, tag, version, broken=version == "broken")
+        yield tags
+    finally:
+        for tag in tags.values():
+            try:
+                docker_client().images.remove(tag, force=True)
+            except Exception as error:  # noqa: BLE001 - a build that failed left nothing to remove
+                print(f"not removed: {tag}: {error}")
+
+
+@pytest.fixture(scope="module")
+def swarm(probes: dict[str, str]) -> Iterator[None]:
+    """A single-node swarm for this file; left (with its networks) before the probes are removed."""
+    with single_node_swarm():
+        yield
+
+
+@pytest.fixture
+def service(swarm: None, probes: dict[str, str]) -> Iterator[Callable[[str], str]]:
+    """``service(order)``: a fresh service of probe v1, 3 replicas all running; removed after the test."""
+    made: list[str] = []
+
+    def create(order: str) -> str:
+        name = f"bwtest-{SESSION}-{order}"
+        create_service(name, probes["v1"], ServiceOptions(replicas=REPLICAS, order=order))
+        made.append(name)
+        return name
+
+    yield create
+    for name in made:
+        docker_client().services.get(name).remove()
+
+
+class HealthySampler(threading.Thread):
+    """Counts the service's running, healthy containers until stopped: (min, max) seen."""
+
+    def __init__(self, name: str):
+        super().__init__(daemon=True)
+        self.name_, self.counts, self.done = name, [], threading.Event()
+
+    def run(self) -> None:
+        filters = {"label": f"com.docker.swarm.service.name={self.name_}", "health": "healthy"}
+        while not self.done.is_set():
+            self.counts.append(len(docker_client().containers.list(filters=filters)))
+            self.done.wait(0.1)
+
+    def __enter__(self) -> HealthySampler:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.done.set()
+        self.join()
+
+
+def answers(name: str) -> list[str]:
+    """What each routed task of the service answers."""
+    return sorted(urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+                  for port in task_ports(name).values())
+
+
+def by_image(name: str, tag: str) -> list[dict]:
+    return [t for t in tasks(name) if t["Spec"]["ContainerSpec"]["Image"].split("@")[0] == tag]
+
+
+def test_service_runs_the_image_with_its_healthcheck_and_grace(service, probes):
+    name = service("stop-first")
+    spec = docker_client().api.inspect_service(name)["Spec"]["TaskTemplate"]["ContainerSpec"]
+    assert spec["StopGracePeriod"] == GRACE_NS
+    assert "Test" not in spec["Healthcheck"]  # the image's own command, at a 1 s interval
+    assert spec["Healthcheck"]["Interval"] == 1_000_000_000
+    containers = docker_client().containers.list(filters={"label": f"com.docker.swarm.service.name={name}"})
+    assert len(containers) == REPLICAS
+    for container in containers:
+        assert container.attrs["State"]["Health"]["Status"] == "healthy"
+        assert exec_out(container, "service-status", "--health") == (0, "healthy: syslog, cron, probe\n")
+    assert answers(name) == ["v1"] * REPLICAS
+
+
+@pytest.mark.parametrize("order", ["start-first", "stop-first"])
+def test_rolling_update_replaces_every_task_healthy_first(service, probes, order):
+    name = service(order)
+    with HealthySampler(name) as sampler:
+        previous = update_service(name, probes["v2"], order)
+        assert wait_update(name, previous) == "completed"
+    new, old = by_image(name, probes["v2"]), by_image(name, probes["v1"])
+    assert [(t["DesiredState"], t["Status"]["State"]) for t in new] == [("running", "running")] * REPLICAS
+    assert answers(name) == ["v2"] * REPLICAS
+    # Each old task was stopped, and my_init ended it within the grace period (a SIGKILL is 137).
+    assert sorted((t["Status"]["State"], t["Status"]["ContainerStatus"]["ExitCode"]) for t in old) == [
+        ("shutdown", 0)] * REPLICAS
+    least = REPLICAS if order == "start-first" else REPLICAS - 1
+    most = REPLICAS + 1 if order == "start-first" else REPLICAS
+    assert least <= min(sampler.counts) and max(sampler.counts) <= most, sampler.counts
+
+
+def test_an_update_whose_check_fails_is_rolled_back(service, probes):
+    name = service("stop-first")
+    previous = update_service(name, probes["broken"], "stop-first")
+    assert wait_update(name, previous) == "rollback_completed"
+    assert docker_client().api.inspect_service(name)["Spec"]["TaskTemplate"]["ContainerSpec"][
+        "Image"].split("@")[0] == probes["v1"]
+    # The slot whose broken task failed gets its v1 task back as the reconciler restarts it.
+    wait_converged(name, probes["v1"], REPLICAS)
+    running = [t for t in tasks(name) if t["DesiredState"] == "running"]
+    assert sorted(t["Spec"]["ContainerSpec"]["Image"].split("@")[0] for t in running) == [probes["v1"]] * REPLICAS
+    assert answers(name) == ["v1"] * REPLICAS
+    broken = by_image(name, probes["broken"])
+    # The broken task's container went unhealthy; Swarm stopped it (my_init exits 0) and the early
+    # end of a task under the update monitor failed the update.
+    assert broken and all(t["DesiredState"] == "shutdown" for t in broken)
+    ended = [t["Status"]["ContainerStatus"]["ContainerID"] for t in broken
+             if t["Status"].get("ContainerStatus", {}).get("ContainerID")]
+    assert ended
+    for container_id in ended:
+        state = docker_client().api.inspect_container(container_id)["State"]
+        assert state["Health"]["Status"] == "unhealthy"
+        assert "probe check failed (not ready)" in state["Health"]["Log"][-1]["Output"]
