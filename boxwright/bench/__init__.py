@@ -33,11 +33,13 @@ def _groups() -> dict[str, Callable[[Recorder], None]]:
     from boxwright.bench.box import bench_box
     from boxwright.bench.image import bench_image
     from boxwright.bench.pid1 import bench_init
+    from boxwright.bench.swarm import bench_swarm
 
-    return {"init": bench_init, "image": bench_image, "arch": bench_arch, "box": bench_box}
+    return {"init": bench_init, "image": bench_image, "arch": bench_arch, "box": bench_box,
+            "swarm": bench_swarm}
 
 
-GROUPS = ("init", "image", "arch", "box")
+GROUPS = ("init", "image", "arch", "box", "swarm")
 
 
 log = logging.getLogger(__name__)

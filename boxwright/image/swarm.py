@@ -105,7 +105,7 @@ def single_node_swarm() -> Iterator[docker.DockerClient]:
     if client.info().get("Swarm", {}).get("LocalNodeState") not in ("inactive", ""):
         raise EngineError("this Docker engine is already part of a swarm: not touching it "
                           "(leave it first: docker swarm leave --force)")
-    networks = {n.id for n in client.networks.list()}
+    networks = {str(n.id) for n in client.networks.list()}
     client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
     log.info("swarm: initialised on 127.0.0.1")
     try:
@@ -118,7 +118,7 @@ def _leave(client: docker.DockerClient, networks: set[str]) -> None:
     try:
         for service in client.services.list(filters={"label": SERVICE_LABEL}):
             with contextlib.suppress(docker.errors.NotFound):
-                service.remove()
+                service.remove()  # type: ignore[no-untyped-call]
         deadline = time.monotonic() + 60
         while _task_containers(client) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -179,16 +179,18 @@ class ServiceOptions:
     monitor: str = "3s"
 
 
-def create_service(name: str, image: str, options: ServiceOptions = ServiceOptions()) -> None:
+def create_service(name: str, image: str, options: ServiceOptions | None = None) -> None:
     """``docker service create`` of ``image``: host-mode port, the image's HEALTHCHECK, rollback on failure;
     returns when every replica runs (healthy: a task with a HEALTHCHECK runs only once it is)."""
+    options = options or ServiceOptions()
     proc.run([
         "docker", "service", "create", "--detach", "--name", name, "--label", SERVICE_LABEL,
         "--container-label", SERVICE_LABEL, "--replicas", str(options.replicas),
         "--publish", f"mode=host,target={PORT}", "--stop-grace-period", options.stop_grace,
         "--health-interval", options.health_interval, "--health-retries", str(options.health_retries),
-        "--health-start-period", options.health_start_period, "--update-parallelism", "1", "--update-delay", "0s",
-        "--update-order", options.order, "--update-failure-action", "rollback",
+        "--health-start-period", options.health_start_period,
+        "--update-parallelism", "1", "--update-delay", "0s", "--update-order", options.order,
+        "--update-failure-action", "rollback",
         "--update-max-failure-ratio", "0", "--update-monitor", options.monitor,
         "--rollback-parallelism", "1", "--rollback-monitor", options.monitor, image,
     ], what="docker service create", error=EngineError)
@@ -206,7 +208,7 @@ def update_service(name: str, image: str, order: str) -> str:
 
 def tasks(name: str) -> list[dict[str, Any]]:
     """Every task of the service (old ones too), as the engine reports them."""
-    return list(docker_client().api.tasks(filters={"service": name}))
+    return list(docker_client().api.tasks(filters={"service": name}))  # type: ignore[no-untyped-call]
 
 
 def task_ports(name: str) -> dict[str, int]:
@@ -251,7 +253,8 @@ def wait_update(name: str, previous: str = "", timeout: float = 180) -> str:
 
 
 def _update_status(name: str) -> dict[str, Any]:
-    return dict(docker_client().api.inspect_service(name).get("UpdateStatus") or {})
+    service = docker_client().api.inspect_service(name)  # type: ignore[no-untyped-call]
+    return dict(service.get("UpdateStatus") or {})
 
 
 def _task_image(task: dict[str, Any]) -> str:
@@ -259,5 +262,6 @@ def _task_image(task: dict[str, Any]) -> str:
 
 
 def _states(name: str) -> str:
-    return "; ".join(f"{_task_image(t)} {t['Status']['State']}/{t['DesiredState']} {t['Status'].get('Err', '')}"
-                     for t in tasks(name))
+    return "; ".join(
+        f"{_task_image(t)} {t['Status']['State']}/{t['DesiredState']} {t['Status'].get('Err', '')}".strip()
+        for t in tasks(name))

@@ -70,3 +70,17 @@ def test_image_group_starts_and_stops_each_shape(results, shape):
     figures = {m["name"]: m for m in results["metrics"] if m["group"] == "image" and m["variant"] == shape}
     assert {"start -> healthy", "docker stop: time", "docker stop: exit code"} <= set(figures)
     assert figures["docker stop: exit code"]["samples"] == [0]
+
+
+@pytest.fixture(scope="module")
+def swarm_results(baseimage):
+    path = run_bench(quick=True, only="swarm")
+    yield json.loads(path.read_text())
+    path.unlink()
+
+
+def test_the_swarm_group_times_a_rolling_update_and_counts_failed_requests(swarm_results):
+    figures = {m["name"]: m for m in swarm_results["metrics"] if m["group"] == "swarm"}
+    assert set(figures) == {"rolling update of 3 replicas: total",
+                            "rolling update: failed requests (target 0)"}
+    assert all(m["n"] == 1 and m["variant"] == "start-first" for m in figures.values())

@@ -8,10 +8,12 @@ the update: the healthy tasks never drop below the replicas (start-first) or one
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 
+import docker.errors
 import pytest
 
 from boxwright.engine import docker_client
@@ -44,10 +46,8 @@ def probes(image_id: str) -> Iterator[dict[str, str]]:
         yield tags
     finally:
         for tag in tags.values():
-            try:
+            with contextlib.suppress(docker.errors.ImageNotFound):  # a failed build left none
                 docker_client().images.remove(tag, force=True)
-            except Exception as error:  # noqa: BLE001 - a build that failed left nothing to remove
-                print(f"not removed: {tag}: {error}")
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +101,12 @@ def answers(name: str) -> list[str]:
                   for port in task_ports(name).values())
 
 
+def image_of(task: dict) -> str:
+    return str(task["Spec"]["ContainerSpec"]["Image"]).split("@")[0]
+
+
 def by_image(name: str, tag: str) -> list[dict]:
-    return [t for t in tasks(name) if t["Spec"]["ContainerSpec"]["Image"].split("@")[0] == tag]
+    return [t for t in tasks(name) if image_of(t) == tag]
 
 
 def test_service_runs_the_image_with_its_healthcheck_and_grace(service, probes):
@@ -140,12 +144,12 @@ def test_an_update_whose_check_fails_is_rolled_back(service, probes):
     name = service("stop-first")
     previous = update_service(name, probes["broken"], "stop-first")
     assert wait_update(name, previous) == "rollback_completed"
-    assert docker_client().api.inspect_service(name)["Spec"]["TaskTemplate"]["ContainerSpec"][
-        "Image"].split("@")[0] == probes["v1"]
+    spec = docker_client().api.inspect_service(name)["Spec"]["TaskTemplate"]["ContainerSpec"]
+    assert spec["Image"].split("@")[0] == probes["v1"]
     # The slot whose broken task failed gets its v1 task back as the reconciler restarts it.
     wait_converged(name, probes["v1"], REPLICAS)
     running = [t for t in tasks(name) if t["DesiredState"] == "running"]
-    assert sorted(t["Spec"]["ContainerSpec"]["Image"].split("@")[0] for t in running) == [probes["v1"]] * REPLICAS
+    assert sorted(image_of(t) for t in running) == [probes["v1"]] * REPLICAS
     assert answers(name) == ["v1"] * REPLICAS
     broken = by_image(name, probes["broken"])
     # The broken task's container went unhealthy; Swarm stopped it (my_init exits 0) and the early
