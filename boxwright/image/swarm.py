@@ -148,7 +148,9 @@ def _leave_swarm(client: docker.DockerClient, tries: int = 5) -> None:
 
 
 def _task_containers(client: docker.DockerClient) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": SERVICE_LABEL}))
+    """Containers of the swarm's tasks (the low-level list: Swarm removes them while we look)."""
+    found = client.api.containers(all=True, filters={"label": SERVICE_LABEL})
+    return [client.containers.prepare_model(c) for c in found]
 
 
 def build_probe(base: str, tag: str, version: str, broken: bool = False) -> str:

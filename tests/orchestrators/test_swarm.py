@@ -83,7 +83,8 @@ class HealthySampler(threading.Thread):
     def run(self) -> None:
         filters = {"label": f"com.docker.swarm.service.name={self.name_}", "health": "healthy"}
         while not self.done.is_set():
-            self.counts.append(len(docker_client().containers.list(filters=filters)))
+            # The low-level list: the SDK's inspects each container, which Swarm may remove meanwhile.
+            self.counts.append(len(docker_client().api.containers(filters=filters)))
             self.done.wait(0.1)
 
     def __enter__(self) -> HealthySampler:
@@ -107,6 +108,13 @@ def image_of(task: dict) -> str:
 
 def by_image(name: str, tag: str) -> list[dict]:
     return [t for t in tasks(name) if image_of(t) == tag]
+
+
+def health_of(container_id: str) -> dict | None:
+    """A task container's health record (None when Swarm has removed the container)."""
+    with contextlib.suppress(docker.errors.NotFound):
+        return docker_client().api.inspect_container(container_id)["State"].get("Health")
+    return None
 
 
 def test_service_runs_the_image_with_its_healthcheck_and_grace(service, probes):
@@ -157,8 +165,7 @@ def test_an_update_whose_check_fails_is_rolled_back(service, probes):
     assert broken and all(t["DesiredState"] == "shutdown" for t in broken)
     ended = [t["Status"]["ContainerStatus"]["ContainerID"] for t in broken
              if t["Status"].get("ContainerStatus", {}).get("ContainerID")]
-    assert ended
-    for container_id in ended:
-        state = docker_client().api.inspect_container(container_id)["State"]
-        assert state["Health"]["Status"] == "unhealthy"
-        assert "probe check failed (not ready)" in state["Health"]["Log"][-1]["Output"]
+    health = [health_of(c) for c in ended]
+    # (A second broken task the reconciler started may be stopped by the rollback before any check.)
+    assert any(h and h["Status"] == "unhealthy" and "probe check failed (not ready)" in h["Log"][-1]["Output"]
+               for h in health), health
