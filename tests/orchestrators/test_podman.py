@@ -12,6 +12,7 @@ import datetime
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -104,14 +105,37 @@ def test_syslog_reaches_podman_logs(pod):
 
 # --- podman kube play -------------------------------------------------------------------------
 
-#: securityContext per shape the pod runs in.
+NON_ROOT = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A pod's securityContext, and what the image reports in it."""
+
+    security: dict[str, object]
+    health: str  # service-status --health once it is up
+    uid: int  # PID 1's
+
+
+#: The shapes of README.md's "Running it" under kube play; each also drops privilege escalation.
 SHAPES = {
-    "root": {"runAsUser": 0, "allowPrivilegeEscalation": False},
+    "root": Shape({"runAsUser": 0}, "healthy: syslog, cron", 0),
+    # syslog, cron and sshd need root: skipped, one line each (Running it).
+    "non-root": Shape(NON_ROOT, "healthy: no services", 1000),
+    "read-only": Shape({"readOnlyRootFilesystem": True}, "healthy: syslog, cron", 0),
+    "non-root, read-only": Shape({**NON_ROOT, "readOnlyRootFilesystem": True}, "healthy: no services", 1000),
 }
 
 
 def pod_yaml(name: str, image: str, security: dict[str, object]) -> str:
-    """A Kubernetes Pod (JSON is YAML) running the image with its default command."""
+    """A Kubernetes Pod (JSON is YAML) running the image with its default command; a read-only
+    root gets /run and /tmp as memory-backed emptyDir volumes (Kubernetes mounts no tmpfs itself)."""
+    security = {**security, "allowPrivilegeEscalation": False}
+    container: dict[str, object] = {"name": "init", "image": image, "securityContext": security}
+    volumes = []
+    if security.get("readOnlyRootFilesystem"):
+        container["volumeMounts"] = [{"name": n, "mountPath": f"/{n}"} for n in ("run", "tmp")]
+        volumes = [{"name": n, "emptyDir": {"medium": "Memory"}} for n in ("run", "tmp")]
     document = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -119,7 +143,8 @@ def pod_yaml(name: str, image: str, security: dict[str, object]) -> str:
         "spec": {
             "terminationGracePeriodSeconds": GRACE,
             "restartPolicy": "Never",
-            "containers": [{"name": "init", "image": image, "securityContext": security}],
+            "containers": [container],
+            **({"volumes": volumes} if volumes else {}),
         },
     }
     return json.dumps(document, indent=2)
@@ -131,9 +156,9 @@ def kube(pod: Podman, tmp_path: Path) -> Iterator[Callable[[str], tuple[Path, st
     played: list[Path] = []
 
     def play(shape: str) -> tuple[Path, str]:
-        name = f"boxwright-test-{SESSION}-{shape}"
+        name = f"boxwright-test-{SESSION}-{shape.replace(', ', '-')}"
         path = tmp_path / f"{name}.yaml"
-        path.write_text(pod_yaml(name, pod.image, SHAPES[shape]))
+        path.write_text(pod_yaml(name, pod.image, SHAPES[shape].security))
         played.append(path)
         pod("kube", "play", str(path))
         return path, f"{name}-init"
@@ -148,10 +173,17 @@ def kube(pod: Podman, tmp_path: Path) -> Iterator[Callable[[str], tuple[Path, st
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_kube_play_starts_the_image(pod, kube, shape):
     _, container = kube(shape)
-    assert pod.wait_until(container, *HEALTH).strip() == "healthy: syslog, cron"
+    expected = SHAPES[shape]
+    assert pod.wait_until(container, *HEALTH).strip() == expected.health
     assert "my_init" in pod.exec(container, "cat", "/proc/1/cmdline")[1]
+    _, status = pod.exec(container, "cat", "/proc/1/status")
+    assert next(line.split()[1:] for line in status.splitlines() if line.startswith("Uid:")) == [
+        str(expected.uid)] * 4
     config = pod.inspect(container)
     assert config["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
+    assert config["HostConfig"]["ReadonlyRootfs"] is ("read-only" in shape)
+    if expected.uid:
+        assert "my_init: WARN: service cron skipped: it needs root" in pod.logs(container)
 
 
 @pytest.mark.xfail(strict=True, reason="podman 4.3 ignores terminationGracePeriodSeconds (stop timeout "
@@ -171,8 +203,9 @@ def test_kube_down_stops_it_within_the_grace(pod, kube):
     assert _exit_codes(pod, container, since) == [0]
 
 
-def test_pod_stop_within_the_grace_then_kube_down_removes_it(pod, kube):
-    path, container = kube("root")
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_pod_stop_within_the_grace_then_kube_down_removes_it(pod, kube, shape):
+    path, container = kube(shape)
     pod.wait_until(container, *HEALTH)
     pod("pod", "stop", "--time", str(GRACE), container.removesuffix("-init"))
     assert pod.exit_code(container) == 0, pod.logs(container)
