@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -17,10 +19,10 @@ from typing import Any
 
 from boxwright.errors import EngineError
 from boxwright.image.podman import podman
-from boxwright.proc import Result
+from boxwright.proc import Result, run
 from support.containers import SESSION, TEST_LABEL
 
-__all__ = ["Podman"]
+__all__ = ["Podman", "RootlessPodman"]
 
 _names = itertools.count()
 
@@ -89,3 +91,24 @@ class Podman:
             names = self("ps", "-aq", "--filter", f"label={self.label}").output.split()
             if names:
                 self("rm", "--force", *names)
+
+
+class RootlessPodman(Podman):
+    """:class:`Podman` as an unprivileged user (``setpriv``), with its own store under ``home``."""
+
+    def __init__(self, config: Path, image: str, home: Path, uid: int, gid: int):
+        super().__init__(config, image)
+        self.home, self.uid, self.gid = home, uid, gid
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 120) -> Result:
+        argv = ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", "podman", *args]
+        env = {"CONTAINERS_CONF": str(self.config), "HOME": str(self.home),
+               "XDG_RUNTIME_DIR": str(self.home / "run")}
+        return run(argv, env=env, check=check, timeout=timeout, what=f"rootless podman {args[0]}",
+                   error=EngineError)
+
+    def stop_user_namespace(self) -> None:
+        """End the pause process rootless podman keeps its user namespace in."""
+        pid_file = self.home / "run" / "libpod" / "tmp" / "pause.pid"
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
