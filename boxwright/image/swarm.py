@@ -3,7 +3,8 @@ services with the image's HEALTHCHECK, rolling updates.
 
 * :func:`single_node_swarm` runs ``docker swarm init --advertise-addr 127.0.0.1`` and, whatever
   happens inside, removes its services, leaves the swarm and removes every network the swarm made
-  (``ingress`` goes with the swarm, ``docker_gwbridge`` stays behind unless removed).  It refuses an
+  (``ingress`` goes with the swarm, ``docker_gwbridge`` stays behind unless removed); the
+  services made here use no network of their own.  It refuses an
   engine that is already in a swarm: that one belongs to someone else.
 * :func:`build_probe` builds ``FROM`` the image a tiny HTTP service (a runit service with a ``check``
   script, so the HEALTHCHECK waits for it) answering its version on port 8080; ``broken=True`` gives
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 
 #: The port the probe service listens on inside each task.
 PORT = 8080
+#: The networks ``swarm init`` makes; ``ingress`` goes with the swarm, the bridge stays behind.
+SWARM_NETWORKS = ("docker_gwbridge", "ingress")
 #: Every service made here carries this label (removed with the swarm).
 SERVICE_LABEL = "io.boxwright.swarm"
 
@@ -127,8 +130,9 @@ def _leave(client: docker.DockerClient, networks: set[str]) -> None:
                 container.remove(force=True)
     finally:
         _leave_swarm(client)
-        for network in client.networks.list():
-            if network.id not in networks:
+        # Only the swarm's own: other sessions on this engine make networks of their own meanwhile.
+        for network in client.networks.list(names=list(SWARM_NETWORKS)):
+            if network.id not in networks and network.name in SWARM_NETWORKS:
                 with contextlib.suppress(docker.errors.NotFound):
                     network.remove()
         log.info("swarm: left, its networks removed")

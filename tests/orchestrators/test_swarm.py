@@ -52,9 +52,13 @@ def probes(image_id: str) -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def swarm(probes: dict[str, str]) -> Iterator[None]:
-    """A single-node swarm for this file; left (with its networks) before the probes are removed."""
+    """A single-node swarm for this file; left (with its networks) before the probes are removed,
+    and checked gone (a failure here is an error of the file's last test)."""
+    before = {n.name for n in docker_client().networks.list()}
     with single_node_swarm():
         yield
+    assert docker_client().info()["Swarm"]["LocalNodeState"] == "inactive"
+    assert {n.name for n in docker_client().networks.list()} <= before
 
 
 @pytest.fixture
