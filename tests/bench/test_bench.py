@@ -7,6 +7,8 @@ the results file holds every sample.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -15,11 +17,16 @@ from boxwright.bench.pid1 import VARIANTS
 from boxwright.image.build import build_image
 
 
-@pytest.fixture(scope="module")
-def results(baseimage):
-    path = run_bench(quick=True, only="init,image")
+def quick_run(only: str) -> Iterator[dict[str, Any]]:
+    """The results of `bench --quick --only ONLY`; their file is removed afterwards."""
+    path = run_bench(quick=True, only=only)
     yield json.loads(path.read_text())
     path.unlink()
+
+
+@pytest.fixture(scope="module")
+def results(baseimage):
+    yield from quick_run("init,image")
 
 
 def test_results_record_revision_and_samples(results):
@@ -53,9 +60,7 @@ def test_image_group_sizes(results):
 
 @pytest.fixture(scope="module")
 def arch_results(baseimage, arm64_image):
-    path = run_bench(quick=True, only="arch")
-    yield json.loads(path.read_text())
-    path.unlink()
+    yield from quick_run("arch")
 
 
 @pytest.mark.parametrize("variant", ["linux/amd64", "linux/arm64 (emulated)"])
@@ -74,9 +79,7 @@ def test_image_group_starts_and_stops_each_shape(results, shape):
 
 @pytest.fixture(scope="module")
 def swarm_results(baseimage):
-    path = run_bench(quick=True, only="swarm")
-    yield json.loads(path.read_text())
-    path.unlink()
+    yield from quick_run("swarm")
 
 
 def test_the_swarm_group_times_a_rolling_update_and_counts_failed_requests(swarm_results):
