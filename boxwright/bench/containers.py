@@ -13,7 +13,7 @@ import docker.models.containers
 
 from boxwright.errors import BenchError
 
-__all__ = ["BENCH_LABEL", "bench_container", "exec_ok", "wait_until"]
+__all__ = ["BENCH_LABEL", "bench_container", "exec_ok", "wait_healthy", "wait_until"]
 
 BENCH_LABEL = "io.boxwright.bench"
 
@@ -48,3 +48,17 @@ def wait_until(container: docker.models.containers.Container, marker: str, timeo
             return
         time.sleep(0.05)
     raise BenchError(f"'{marker}' never held within {timeout} s")
+
+
+def wait_healthy(container: docker.models.containers.Container, timeout: float = 60) -> float:
+    """Poll Docker's health status until healthy; returns when (monotonic)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        state = container.attrs["State"]
+        if state.get("Health", {}).get("Status") == "healthy":
+            return time.monotonic()
+        if state["Status"] != "running":
+            raise BenchError(f"container exited before it was healthy: {container.logs()[-500:]!r}")
+        time.sleep(0.05)
+    raise BenchError(f"not healthy within {timeout} s: {container.attrs['State'].get('Health')}")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from boxwright import paths
-from boxwright.bench.containers import bench_container
+from boxwright.bench.containers import bench_container, wait_healthy
 from boxwright.bench.record import Recorder
 from boxwright.engine import docker_client
 from boxwright.errors import BenchError
@@ -72,7 +72,7 @@ def _shapes(rec: Recorder, name: str) -> None:
             started = time.monotonic()
             with bench_container(client, None, image=image, healthcheck=FAST_HEALTH,
                                  **options) as container:
-                healthy.append(_wait_healthy(container) - started)
+                healthy.append(wait_healthy(container) - started)
                 stopping = time.monotonic()
                 container.stop(timeout=30)
                 stops.append(time.monotonic() - stopping)
@@ -82,20 +82,6 @@ def _shapes(rec: Recorder, name: str) -> None:
         rec.add("image", "start -> healthy", variant, "s", healthy, note=f"{note}; checks every 0.25 s")
         rec.add("image", "docker stop: time", variant, "s", stops)
         rec.add("image", "docker stop: exit code", variant, "code", codes)
-
-
-def _wait_healthy(container: Any, timeout: float = 60) -> float:
-    """Poll Docker's health status until healthy; returns when (monotonic)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        container.reload()
-        state = container.attrs["State"]
-        if state.get("Health", {}).get("Status") == "healthy":
-            return time.monotonic()
-        if state["Status"] != "running":
-            raise BenchError(f"container exited before it was healthy: {container.logs()[-500:]!r}")
-        time.sleep(0.05)
-    raise BenchError(f"not healthy within {timeout} s: {container.attrs['State'].get('Health')}")
 
 
 def cold_build(name: str, platform: Platform | None = None) -> float:

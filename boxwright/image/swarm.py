@@ -39,6 +39,7 @@ __all__ = [
     "build_probe",
     "create_service",
     "single_node_swarm",
+    "task_image",
     "task_ports",
     "tasks",
     "update_service",
@@ -233,7 +234,7 @@ def wait_converged(name: str, image: str, replicas: int, timeout: float = 120) -
     deadline = time.monotonic() + timeout
     while True:
         running = [t for t in tasks(name) if t["DesiredState"] == "running"
-                   and t["Status"]["State"] == "running" and _task_image(t) == image]
+                   and t["Status"]["State"] == "running" and task_image(t) == image]
         if len(running) == replicas:
             return
         if time.monotonic() > deadline:
@@ -263,11 +264,12 @@ def _update_status(name: str) -> dict[str, Any]:
     return dict(service.get("UpdateStatus") or {})
 
 
-def _task_image(task: dict[str, Any]) -> str:
+def task_image(task: dict[str, Any]) -> str:
+    """The image a task runs, without the digest Swarm pins to it."""
     return str(task["Spec"]["ContainerSpec"]["Image"]).split("@")[0]
 
 
 def _states(name: str) -> str:
     return "; ".join(
-        f"{_task_image(t)} {t['Status']['State']}/{t['DesiredState']} {t['Status'].get('Err', '')}".strip()
+        f"{task_image(t)} {t['Status']['State']}/{t['DesiredState']} {t['Status'].get('Err', '')}".strip()
         for t in tasks(name))

@@ -22,6 +22,7 @@ from boxwright.image.swarm import (
     build_probe,
     create_service,
     single_node_swarm,
+    task_image,
     task_ports,
     tasks,
     update_service,
@@ -106,12 +107,8 @@ def answers(name: str) -> list[str]:
                   for port in task_ports(name).values())
 
 
-def image_of(task: dict) -> str:
-    return str(task["Spec"]["ContainerSpec"]["Image"]).split("@")[0]
-
-
 def by_image(name: str, tag: str) -> list[dict]:
-    return [t for t in tasks(name) if image_of(t) == tag]
+    return [t for t in tasks(name) if task_image(t) == tag]
 
 
 def health_of(container_id: str) -> dict | None:
@@ -162,7 +159,7 @@ def test_an_update_whose_check_fails_is_rolled_back(service, probes):
     # The slot whose broken task failed gets its v1 task back as the reconciler restarts it.
     wait_converged(name, probes["v1"], REPLICAS)
     running = [t for t in tasks(name) if t["DesiredState"] == "running"]
-    assert sorted(image_of(t) for t in running) == [probes["v1"]] * REPLICAS
+    assert sorted(task_image(t) for t in running) == [probes["v1"]] * REPLICAS
     assert answers(name) == ["v1"] * REPLICAS
     broken = by_image(name, probes["broken"])
     # The broken task's container went unhealthy; Swarm stopped it (my_init exits 0) and the early
