@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import pytest
 from support.containers import SESSION, Containers
 from support.health import exec_out
 from support.runit import logs, wait_for_log
+from support.tar import tar_of
 
 STARTUP = """#!/bin/sh
 # shapes test: adds a variable phusion's way, a file in the export my_init reads back.
@@ -107,18 +107,6 @@ SHAPES = {
 FULL_TMPFS = {"read_only": True, "tmpfs": {"/run": "size=1m", "/tmp": ""}, "environment": {"FILL_RUN": "1"}}
 
 
-def _context(files: dict[str, tuple[str, int]]) -> io.BytesIO:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path, (text, mode) in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(path)
-            info.size, info.mode, info.mtime = len(data), mode, int(time.time()) - 60
-            tar.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    return buffer
-
-
 def _build(engine: Any, base: str, tag: str, extra: str = "", rootfs: bool = True) -> str:
     files = {"Dockerfile": ((DOCKERFILE.format(base=base) if rootfs else f"FROM {base}\n") + extra, 0o644)}
     if rootfs:
@@ -128,7 +116,7 @@ def _build(engine: Any, base: str, tag: str, extra: str = "", rootfs: bool = Tru
             "rootfs/etc/service/writer/run": (WRITER, 0o755),
             "rootfs/usr/local/bin/shapes-main": (MAIN, 0o755),
         }
-    image, _ = engine.images.build(fileobj=_context(files), custom_context=True, tag=tag,
+    image, _ = engine.images.build(fileobj=io.BytesIO(tar_of(files)), custom_context=True, tag=tag,
                                    pull=False, rm=True, forcerm=True)
     return str(image.id)
 
