@@ -127,7 +127,7 @@ def test_box(c: Context, box: str = "docker-host") -> None:
 @task(
     help={
         "quick": "one sample per figure and small bursts (what ./kit test runs)",
-        "only": "comma-separated groups: init, image, arch, box, swarm (default: all)",
+        "only": "comma-separated groups: init, image, arch, box, swarm, backup (default: all)",
     },
 )
 def bench(c: Context, quick: bool = False, only: str = "") -> None:

@@ -39,3 +39,26 @@ def test_anonymous_clients_cannot_write(s3_server):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request)
     assert refused.value.code == 403
+
+
+def test_a_port_taken_before_weed_binds_it_is_picked_again(tmp_path, monkeypatch):
+    """The race of every free-port pick: another process takes the S3 port first (here: this test)."""
+    import socket
+
+    from boxwright.bench import servers
+
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    taken = held.getsockname()[1]
+    picks = iter([taken])
+    free = servers._free_port
+    monkeypatch.setattr(servers, "_PORTS", ("s3.port", *(p for p in servers._PORTS if p != "s3.port")))
+    monkeypatch.setattr(servers, "_free_port", lambda: next(picks, None) or free())
+    try:
+        with servers.start_s3_server(tmp_path) as server:
+            assert server.endpoint != f"http://127.0.0.1:{taken}"
+            server.client().head_bucket(Bucket=server.bucket)
+        assert "s3.port" in (tmp_path / "weed.log").read_text()  # the first try said which port
+    finally:
+        held.close()

@@ -30,16 +30,17 @@ __all__ = ["GROUPS", "run_bench"]
 
 def _groups() -> dict[str, Callable[[Recorder], None]]:
     from boxwright.bench.arch import bench_arch
+    from boxwright.bench.backup import bench_backup
     from boxwright.bench.box import bench_box
     from boxwright.bench.image import bench_image
     from boxwright.bench.pid1 import bench_init
     from boxwright.bench.swarm import bench_swarm
 
     return {"init": bench_init, "image": bench_image, "arch": bench_arch, "box": bench_box,
-            "swarm": bench_swarm}
+            "swarm": bench_swarm, "backup": bench_backup}
 
 
-GROUPS = ("init", "image", "arch", "box", "swarm")
+GROUPS = ("init", "image", "arch", "box", "swarm", "backup")
 
 
 log = logging.getLogger(__name__)

@@ -87,3 +87,21 @@ def test_the_swarm_group_times_a_rolling_update_and_counts_failed_requests(swarm
     assert set(figures) == {"rolling update of 3 replicas: total",
                             "rolling update: failed requests (target 0)"}
     assert all(m["n"] == 1 and m["variant"] == "start-first" for m in figures.values())
+
+
+@pytest.fixture(scope="module")
+def backup_results(baseimage):
+    yield from quick_run("backup")
+
+
+def test_the_backup_group_measures_full_restore_incremental_and_size(backup_results, engine):
+    figures = {(m["name"], m["variant"]): m for m in backup_results["metrics"] if m["group"] == "backup"}
+    assert {name for name, _ in figures} == {
+        "image size over the image without it", "full backup: time", "full backup: bytes uploaded",
+        "restore: time", "incremental after 1 % changed: time", "incremental after 1 % changed: bytes"}
+    # With the service off nothing of it ships: the image is the one it extends, byte for byte.
+    assert figures["image size over the image without it", "backup-off"]["samples"] == [0]
+    full = figures["full backup: bytes uploaded", "10 MB"]["samples"][0]
+    incremental = figures["incremental after 1 % changed: bytes", "10 MB"]["samples"][0]
+    assert full >= 10 and 0.1 <= incremental < full / 5
+    assert not engine.images.list(name="boxwright/bench-backup")

@@ -1,9 +1,7 @@
 """The bundled backup service against a real S3 server (SeaweedFS on 127.0.0.1, tests/support/s3.py).
 
-One container of tests/fixtures/service-images/baseimage-backup/ runs with the host's network
-(so the container's 127.0.0.1 is the host's, where weed listens: the simplest real setup, and no
-other address is ever a target). Its secrets are files bind-mounted read-only at /run/secrets;
-only the target and the endpoint, which are not secret, are in its environment. The module's
+One container of tests/fixtures/service-images/baseimage-backup/ (tests/support/backup.py: the
+host's network, secrets as files in /run/secrets, the target in its environment). The module's
 ``history`` makes two real backups (a full one through the cron job's exact command, then an
 incremental one while a writer changes a SQLite database) and the tests restore from them.
 """
@@ -13,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shlex
 import time
 from collections.abc import Iterator
@@ -22,54 +19,21 @@ from typing import Any
 
 import pytest
 
+from boxwright.bench.backup import BackupContainer as Box
+from boxwright.bench.backup import backup_container, volume_sizes
+
 pytestmark = pytest.mark.image
 
 VARIANT = "baseimage-backup"
 SESSION = str(os.getpid())  # the label value tests/conftest.py sweeps
 
 
-@dataclass
-class Box:
-    container: Any
-    secrets: dict[str, str]
-    prefix: str
-
-    def sh(self, script: str, env: dict[str, str] | None = None, check: bool = True) -> tuple[int, str]:
-        code, out = self.container.exec_run(["bash", "-c", script], environment=env or {}, demux=False)
-        text = out.decode(errors="replace")
-        if check:
-            assert code == 0, f"{script!r} exited {code}:\n{text[-3000:]}"
-        return code, text
-
-
 @pytest.fixture(scope="module")
 def box(engine: Any, variant_image: Any, s3_server: Any, tmp_path_factory: Any) -> Iterator[Box]:
-    image = variant_image(VARIANT)
-    bucket = "backup-" + secrets.token_hex(4)
-    s3_server.client().create_bucket(Bucket=bucket)
-    values = {
-        "backup_passphrase": "pass " + secrets.token_urlsafe(24),
-        "aws_access_key_id": s3_server.access_key,
-        "aws_secret_access_key": s3_server.secret_key,
-    }
-    folder = tmp_path_factory.mktemp("secrets")
-    for name, value in values.items():
-        (folder / name).write_text(value + "\n")
-        (folder / name).chmod(0o600)
-    container = engine.containers.create(
-        image, network_mode="host", labels={"io.boxwright.test": SESSION},
-        environment={"BACKUP_TARGET": f"s3://{bucket}/box", "BACKUP_S3_ENDPOINT": s3_server.endpoint},
-        volumes={str(folder): {"bind": "/run/secrets", "mode": "ro"}},
-    )
-    try:
-        container.start()
-        deadline = time.monotonic() + 60
-        while b"started runsvdir -P /etc/service" not in container.logs():
-            assert time.monotonic() < deadline, container.logs().decode()[-2000:]
-            time.sleep(0.2)
-        yield Box(container, values, f"s3://{bucket}/box")
-    finally:
-        container.remove(force=True)
+    secrets = tmp_path_factory.mktemp("secrets")
+    with backup_container(engine, variant_image(VARIANT), s3_server, secrets, "box",
+                          labels={"io.boxwright.test": SESSION}) as started:
+        yield started
 
 
 def cron_command(box: Box) -> str:
@@ -214,8 +178,7 @@ def test_sqlite_pre_script_gives_a_consistent_database_while_a_writer_runs(
 
 
 def test_the_bucket_holds_only_openpgp_data(box: Box, history: History, s3_server: Any) -> None:
-    bucket = box.prefix.split("/")[2]
-    objects = _objects(s3_server, bucket, "box/")
+    objects = _objects(s3_server, box.bucket, "box/")
     assert len(objects) >= 6  # full + incremental: manifests, signatures, volumes
     for key, body in objects.items():
         assert key.endswith(".gpg"), key
@@ -223,6 +186,21 @@ def test_the_bucket_holds_only_openpgp_data(box: Box, history: History, s3_serve
         assert body[0] in (0x8C, 0x8D, 0xC3), (key, body[:4])
         for plain in (b"marker-plaintext-3f9a", b"report.txt", b"app.ini", b"second version"):
             assert plain not in body, (key, plain)
+
+
+def test_the_incremental_uploads_the_change_not_the_files(
+        box: Box, history: History, s3_server: Any) -> None:
+    """The first incremental carries the 30 KB rewritten in the 3 MB file, not the file again."""
+    volumes = volume_sizes(s3_server, box)
+    fulls = {key: size for key, size in volumes.items() if key.startswith("full.")}
+    assert len(fulls) == 1, volumes
+    (full_key, full_bytes), = fulls.items()
+    start = full_key.split(".")[1]
+    first_inc = {key: size for key, size in volumes.items() if key.startswith(f"inc.{start}.to.")}
+    assert len(first_inc) == 1, volumes
+    inc_bytes = sum(first_inc.values())
+    assert full_bytes >= 3_000_000  # random data does not compress
+    assert 30_000 <= inc_bytes < full_bytes // 10, (inc_bytes, full_bytes)
 
 
 def _objects(s3_server: Any, bucket: str, prefix: str) -> dict[str, bytes]:
@@ -279,6 +257,16 @@ def test_missing_target_or_credentials_is_one_line(box: Box) -> None:
     assert code == 1
     assert out.strip().startswith(
         "backup: no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+
+
+@pytest.mark.parametrize(("profile", "line"), [
+    ("nope", "backup: no duply profile /etc/duply/nope (BACKUP_PROFILE)"),
+    ("../main", "backup: BACKUP_PROFILE: expected a profile name like 'main'; got '../main'"),
+])
+def test_an_unknown_or_unsafe_profile_is_one_line(box: Box, profile: str, line: str) -> None:
+    code, out = box.sh("backup status", env={"BACKUP_PROFILE": profile}, check=False)
+    assert code == 1
+    assert out.strip().splitlines() == [line]
 
 
 def test_wrong_credentials_fail_with_one_clear_line(box: Box) -> None:
