@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,10 @@ from boxwright.box.definition import BoxDefinition, load_box
 from boxwright.box.disk import (
     GRUB_INSTALL,
     compress_argv,
+    copy_argv,
     create_argv,
     disk_layout,
+    files_script,
     guestfish_script,
     run_guestfish,
 )
@@ -149,11 +151,15 @@ def stage_keys(box: BoxDefinition, tools: dict[str, str]) -> StageKeys:
         "backup": [tree_digest(BACKUP_FILES), tree_digest(BACKUP_UNITS)] if box.backup else None,
     })
     files = digest({"stage": "files", "tree": tree_digest(box.rootfs)})
-    disk = digest({
-        "stage": "disk", "rootfs": rootfs, "files": files, "layout": disk_layout(box).__dict__,
-        "script": guestfish_script(disk_layout(box), Path("/disk"), Path("/rootfs"), 1, Path("/files")),
+    base_disk = digest({
+        "stage": "base-disk", "rootfs": rootfs, "layout": disk_layout(box).__dict__,
+        "script": guestfish_script(disk_layout(box), Path("/disk"), Path("/rootfs"), 1),
         "grub-install": GRUB_INSTALL.read_text(),
         "qemu-img": tools.get("qemu-img"), "libguestfs": tools.get("libguestfs"),
+    })
+    disk = digest({
+        "stage": "disk", "base": base_disk, "files": files,
+        "script": files_script(disk_layout(box), Path("/disk"), Path("/files"), 1),
     })
     packages = {
         provider: digest({
@@ -164,7 +170,7 @@ def stage_keys(box: BoxDefinition, tools: dict[str, str]) -> StageKeys:
         })
         for provider in box.providers
     }
-    return StageKeys(rootfs, files, disk, packages)
+    return StageKeys(rootfs, files, base_disk, disk, packages)
 
 
 def build_box(
@@ -230,11 +236,17 @@ def build_box(
                 with atomic_file(files) as tmp:
                     members = box_files_tar(box, tmp, source_date_epoch())
                 note("%s path(s) from %s", members, box.rootfs or "(no rootfs/ folder)")
+        base = cache.path("base-disk", keys.base_disk, ".qcow2")
         disk = cache.path("disk", keys.disk, ".qcow2")
         if not _reuse(disk, "disk", 3, count, no_cache, result):
             with _stage(3, count, "disk: qcow2, msdos label, LVM, ext4, grub (libguestfs)", "disk",
                         result):
-                _disk(box, rootfs, files, disk, accel)
+                if no_cache or not base.is_file():
+                    _base_disk(box, rootfs, base, accel)
+                else:
+                    note("base disk reused (rootfs and layout unchanged): %s", base.name)
+                    result.reused_stages.append("base-disk")
+                _disk(box, base, files, disk, accel)
         result.sizes["rootfs_tar"] = rootfs.stat().st_size
         result.sizes["disk_actual"] = int(qemu_info(disk)["actual-size"])
         result.sizes["disk_virtual"] = int(qemu_info(disk)["virtual-size"])
@@ -294,15 +306,19 @@ def _plan(box: BoxDefinition, version: str, keys: StageKeys, cache: StageCache, 
     """``--dry``: what each stage would do (reuse it, or the commands it would run); nothing is written."""
     log.info("box %s %s: %s; dry run, nothing is built", box.box_name, version, ", ".join(box.providers))
     rootfs, files = cache.path("rootfs", keys.rootfs, ".tar"), cache.path("files", keys.files, ".tar")
-    disk = cache.path("disk", keys.disk, ".qcow2")
-    for stage, path in (("rootfs", rootfs), ("files", files), ("disk", disk)):
+    base, disk = cache.path("base-disk", keys.base_disk, ".qcow2"), cache.path("disk", keys.disk, ".qcow2")
+    for stage, path in (("rootfs", rootfs), ("files", files), ("base disk", base), ("disk", disk)):
         note("would %s %s: %s", "reuse" if path.is_file() and not no_cache else "build", stage, path)
     overlay = cache.root / "overlay" / "rootfs"
     run(mmdebstrap_argv(box, overlay, overlay.parent / "customize.sh", rootfs),
         env={"SOURCE_DATE_EPOCH": str(source_date_epoch())}, what="mmdebstrap")
-    run(create_argv(disk, box.disk_gb), what="qemu-img create")
+    smp = _appliance_cpus()
+    run(create_argv(base, box.disk_gb), what="qemu-img create")
     stream(["guestfish", "--no-progress-bars"], env=accel.libguestfs_env(),
-           input=guestfish_script(disk_layout(box), disk, rootfs, max(1, min(2, os.cpu_count() or 1)), files))
+           input=guestfish_script(disk_layout(box), base, rootfs, smp))
+    run(copy_argv(base, disk), what="cp")
+    stream(["guestfish", "--no-progress-bars"], env=accel.libguestfs_env(),
+           input=files_script(disk_layout(box), disk, files, smp))
     target = catalog_file.parent / box.name / version
     for provider in box.providers:
         run(compress_argv(disk, cache.root / "box.img", box.compression) if provider == "libvirt"
@@ -367,21 +383,37 @@ def _rootfs(box: BoxDefinition, version: str, rootfs: Path, work: Path, result: 
     note("rootfs %.0f MB", rootfs.stat().st_size / 1e6)
 
 
-def _disk(box: BoxDefinition, rootfs: Path, files: Path, disk: Path, accel: Accel) -> None:
-    with atomic_file(disk) as tmp:
+def _base_disk(box: BoxDefinition, rootfs: Path, base: Path, accel: Accel) -> None:
+    """The rootfs on a new disk: label, LVM, ext4, swap, grub (the long appliance run)."""
+    with atomic_file(base) as tmp:
         run(create_argv(tmp, box.disk_gb), what="qemu-img create")
-        smp = max(1, min(2, os.cpu_count() or 1))
-        script = guestfish_script(disk_layout(box), tmp, rootfs, smp, files)
-        current: dict[str, Any] = {"title": "", "since": time.monotonic()}
+        run_guestfish(guestfish_script(disk_layout(box), tmp, rootfs, _appliance_cpus()), accel, watch=tmp,
+                      on_step=_step_timer())
 
-        def step(title: str) -> None:
-            """Report the step that just ended, with its duration."""
-            now = time.monotonic()
-            if current["title"]:
-                note("%s: %.1f s", current["title"], now - float(current["since"]))
-            current.update(title=title, since=now)
 
-        run_guestfish(script, accel, watch=tmp, on_step=step)
+def _disk(box: BoxDefinition, base: Path, files: Path, disk: Path, accel: Accel) -> None:
+    """A copy of the base disk with the box's own files unpacked onto it (a short appliance run)."""
+    with atomic_file(disk) as tmp:
+        run(copy_argv(base, tmp), what="cp")
+        run_guestfish(files_script(disk_layout(box), tmp, files, _appliance_cpus()), accel, watch=tmp,
+                      on_step=_step_timer())
+
+
+def _appliance_cpus() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _step_timer() -> Callable[[str], None]:
+    """An ``on_step`` for :func:`run_guestfish` that notes each step that ended, with its duration."""
+    current: dict[str, Any] = {"title": "", "since": time.monotonic()}
+
+    def step(title: str) -> None:
+        now = time.monotonic()
+        if current["title"]:
+            note("%s: %.1f s", current["title"], now - float(current["since"]))
+        current.update(title=title, since=now)
+
+    return step
 
 
 def _info(box: BoxDefinition, version: str, accel: Accel, keys: StageKeys,

@@ -1,5 +1,9 @@
 """Stage 3 of a box: a sparse qcow2 with an msdos label, LVM (root + swap) and grub, via libguestfs.
 
+It is made in two steps so that a change to the box's own files costs one short appliance run:
+the *base disk* (the rootfs, partitioned, formatted, bootable) is kept under the rootfs' key,
+and the box's disk is a copy of it with the ``rootfs/`` files unpacked onto it.
+
 The host kernel may have no device-mapper, no nbd and no partition nodes for
 loop devices, so nothing here mounts or maps on the host.  libguestfs runs its
 own small Linux VM (the "appliance") that has all of those, and works on the
@@ -30,8 +34,10 @@ __all__ = [
     "GRUB_INSTALL",
     "DiskLayout",
     "compress_argv",
+    "copy_argv",
     "create_argv",
     "disk_layout",
+    "files_script",
     "guestfish_script",
     "run_guestfish",
 ]
@@ -77,6 +83,11 @@ def create_argv(path: Path, size_gb: int) -> list[str]:
     return ["qemu-img", "create", "-q", "-f", "qcow2", "-o", "preallocation=off", str(path), f"{size_gb}G"]
 
 
+def copy_argv(source: Path, target: Path) -> list[str]:
+    """A copy of a qcow2 that shares blocks where the file system can (reflink), sparse elsewhere."""
+    return ["cp", "--reflink=auto", "--sparse=always", str(source), str(target)]
+
+
 def compress_argv(source: Path, target: Path, compression: str) -> list[str]:
     """The box's ``box.img``: a compressed copy of the disk (unused clusters dropped)."""
     return [
@@ -85,20 +96,11 @@ def compress_argv(source: Path, target: Path, compression: str) -> list[str]:
     ]
 
 
-def guestfish_script(
-    layout: DiskLayout, disk: Path, rootfs_tar: Path, smp: int, files_tar: Path | None = None
-) -> str:
-    """The guestfish commands that turn an empty qcow2 into a bootable LVM disk.
-
-    ``files_tar`` (the box's own ``rootfs/``) is unpacked over the rootfs.
-    """
-    steps: list[tuple[str, list[str]]] = [
-        ("launch the libguestfs appliance", [
-            f"add {_q(disk)} format:qcow2 cachemode:unsafe",
-            f"set-smp {smp}",
-            f"set-memsize {APPLIANCE_MEMORY_MB}",
-            "run",
-        ]),
+def guestfish_script(layout: DiskLayout, disk: Path, rootfs_tar: Path, smp: int) -> str:
+    """The guestfish commands that turn an empty qcow2 into a bootable LVM disk of the rootfs:
+    the *base disk*, which a box's own files (:func:`files_script`) then go onto, in a copy."""
+    return _script([
+        _launch(disk, smp),
         ("msdos label, one partition for LVM", [
             f"part-init {layout.disk} mbr",
             f"part-add {layout.disk} p 2048 -1",
@@ -116,15 +118,38 @@ def guestfish_script(
             f"mount {layout.root_device} /",
         ]),
         ("unpack the rootfs", [f"tar-in {_q(rootfs_tar)} / xattrs:true acls:true"]),
-        *([("the box's own files (its rootfs folder)", [f"tar-in {_q(files_tar)} /"])]
-          if files_tar is not None else []),
         ("grub-install (BIOS)", [
             f"upload {_q(GRUB_INSTALL)} {GRUB_INSTALL_IN_ROOT}",
             f'command "sh {GRUB_INSTALL_IN_ROOT} {layout.vg}"',
             f"rm {GRUB_INSTALL_IN_ROOT}",
         ]),
         ("unmount and flush", ["umount-all", "shutdown"]),
-    ]
+    ])
+
+
+def files_script(layout: DiskLayout, disk: Path, files_tar: Path, smp: int) -> str:
+    """The guestfish commands that unpack the box's own ``rootfs/`` (a tar) onto a copy of the base disk."""
+    return _script([
+        _launch(disk, smp),
+        ("the box's own files (its rootfs folder)", [
+            f"mount {layout.root_device} /",
+            f"tar-in {_q(files_tar)} /",
+        ]),
+        ("unmount and flush", ["umount-all", "shutdown"]),
+    ])
+
+
+def _launch(disk: Path, smp: int) -> tuple[str, list[str]]:
+    return ("launch the libguestfs appliance", [
+        f"add {_q(disk)} format:qcow2 cachemode:unsafe",
+        f"set-smp {smp}",
+        f"set-memsize {APPLIANCE_MEMORY_MB}",
+        "run",
+    ])
+
+
+def _script(steps: list[tuple[str, list[str]]]) -> str:
+    """The steps, each announced by a marker line (progress and failures name the step)."""
     lines = []
     for title, commands in steps:
         lines.append(f'echo "{STEP} {title}"')

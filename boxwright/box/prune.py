@@ -94,7 +94,8 @@ def _stage_keys(report: Path) -> set[str]:
         keys = json.loads(report.read_text()).get("keys", {})
     except (OSError, ValueError):
         return set()
-    return {str(keys[stage])[:SHORT] for stage in ("rootfs", "files", "disk") if stage in keys}
+    return {str(keys[stage])[:SHORT] for stage in ("rootfs", "files", "base_disk", "disk")
+            if stage in keys}
 
 
 def _size(path: Path) -> int:

@@ -79,6 +79,8 @@ class StageKeys:
 
     rootfs: str
     files: str
+    #: The disk of the rootfs alone; ``disk`` is a copy of it with the files on it.
+    base_disk: str
     disk: str
     packages: dict[str, str]
 
@@ -87,8 +89,8 @@ class StageKeys:
         return digest({"packages": self.packages})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rootfs": self.rootfs, "files": self.files, "disk": self.disk, "packages": self.packages,
-                "input_hash": self.input_hash}
+        return {"rootfs": self.rootfs, "files": self.files, "base_disk": self.base_disk, "disk": self.disk,
+                "packages": self.packages, "input_hash": self.input_hash}
 
 
 class StageCache:

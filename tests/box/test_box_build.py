@@ -252,8 +252,9 @@ def test_noop_rebuild_reuses_the_version(noop, built, root):
 
 def test_one_rootfs_file_changed_redoes_only_what_depends_on_it(changed, built, root):
     assert not changed.reused and changed.version != built.version
-    assert changed.reused_stages == ["rootfs"]
-    assert changed.keys.rootfs == built.keys.rootfs
+    # The rootfs and the disk made of it are reused: only the files go onto a copy of that disk.
+    assert changed.reused_stages == ["rootfs", "base-disk"]
+    assert changed.keys.rootfs == built.keys.rootfs and changed.keys.base_disk == built.keys.base_disk
     assert changed.keys.files != built.keys.files and changed.keys.disk != built.keys.disk
     disk = StageCache(root / "work" / "tiny" / "stages").path("disk", changed.keys.disk, ".qcow2")
     script = f"add {disk} readonly:true format:qcow2\nrun\nmount-ro /dev/tinyvg/rootlv /\n" \

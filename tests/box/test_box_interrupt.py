@@ -11,7 +11,11 @@ import time
 from pathlib import Path
 
 BUILD = textwrap.dedent("""
+    import signal
     import sys
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal, even when the suite runs as a background
+    # job (which starts with SIGINT ignored, and Python then installs no handler for it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from pathlib import Path
     from boxwright.box.build import build_box
     from boxwright.cli import user_errors

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from boxwright.box.disk import compress_argv, create_argv, disk_layout, guestfish_script
+from boxwright.box.disk import (
+    compress_argv,
+    copy_argv,
+    create_argv,
+    disk_layout,
+    files_script,
+    guestfish_script,
+)
 
 
 def test_disk_commands(tiny, tmp_path):
@@ -20,3 +27,14 @@ def test_disk_commands(tiny, tmp_path):
         'command "sh /tmp/boxwright-grub-install.sh tinyvg"',
     ]:
         assert line in script.splitlines()
+
+
+def test_the_files_go_onto_a_copy_of_the_base_disk_in_a_short_run(tiny, tmp_path):
+    base = guestfish_script(disk_layout(tiny), tmp_path / "d.qcow2", tmp_path / "r.tar", 2)
+    assert not any(line.startswith("tar-in") and "f.tar" in line for line in base.splitlines())
+    script = files_script(disk_layout(tiny), tmp_path / "d.qcow2", tmp_path / "f.tar", 2).splitlines()
+    commands = [line for line in script if not line.startswith("echo ")]
+    assert commands == [f'add "{tmp_path / "d.qcow2"}" format:qcow2 cachemode:unsafe', "set-smp 2",
+                        "set-memsize 1024", "run", "mount /dev/tinyvg/rootlv /",
+                        f'tar-in "{tmp_path / "f.tar"}" /', "umount-all", "shutdown"]
+    assert copy_argv(tmp_path / "a", tmp_path / "b")[:3] == ["cp", "--reflink=auto", "--sparse=always"]

@@ -45,7 +45,7 @@ def test_a_rootfs_file_moves_files_disk_and_packages_not_rootfs(boxes):
     before = _keys(boxes)
     (boxes / "tiny" / "rootfs" / "etc" / "boxwright-fixture").write_text("edited\n")
     after = _keys(boxes)
-    assert after.rootfs == before.rootfs
+    assert after.rootfs == before.rootfs and after.base_disk == before.base_disk
     assert after.files != before.files and after.disk != before.disk
     assert all(after.packages[p] != before.packages[p] for p in before.packages)
 
@@ -68,7 +68,7 @@ def test_disk_size_moves_the_disk_not_the_rootfs(boxes):
     before = _keys(boxes)
     _edit(boxes, "disk_gb = 4", "disk_gb = 5")
     after = _keys(boxes)
-    assert after.rootfs == before.rootfs and after.disk != before.disk
+    assert after.rootfs == before.rootfs and after.disk != before.disk and after.base_disk != before.base_disk
 
 
 def test_packages_and_tool_versions_move_the_rootfs(boxes):
@@ -76,6 +76,7 @@ def test_packages_and_tool_versions_move_the_rootfs(boxes):
     assert _keys(boxes, {**TOOLS, "mmdebstrap": "1.5.0"}).rootfs != before.rootfs
     assert _keys(boxes, {**TOOLS, "libguestfs": "1.52.0"}).rootfs == before.rootfs
     assert _keys(boxes, {**TOOLS, "libguestfs": "1.52.0"}).disk != before.disk
+    assert _keys(boxes, {**TOOLS, "libguestfs": "1.52.0"}).base_disk != before.base_disk
     _edit(boxes, 'packages = ["less"]', 'packages = ["less", "curl"]')
     assert _keys(boxes).rootfs != before.rootfs
 
