@@ -10,12 +10,10 @@ import textwrap
 import time
 from pathlib import Path
 
+from support.terminal import as_from_a_terminal
+
 BUILD = textwrap.dedent("""
-    import signal
     import sys
-    # Ctrl-C raises KeyboardInterrupt, as in a terminal, even when the suite runs as a background
-    # job (which starts with SIGINT ignored, and Python then installs no handler for it).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     from pathlib import Path
     from boxwright.box.build import build_box
     from boxwright.cli import user_errors
@@ -46,7 +44,7 @@ def test_ctrl_c_during_disk_stage_cleans_up(tmp_path, request, preload_image):
     fixtures = Path(request.config.rootpath) / "tests" / "fixtures" / "boxes"
     process = subprocess.Popen(
         [sys.executable, "-c", BUILD, str(tmp_path), str(fixtures)], stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True, preexec_fn=as_from_a_terminal,
     )
     seen = []
     try:

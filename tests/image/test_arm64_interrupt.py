@@ -12,6 +12,7 @@ from boxwright import PROJECT_ROOT
 from boxwright.image.base import base_image
 from boxwright.image.definition import load_image
 from boxwright.platforms import PLATFORMS
+from support.terminal import as_from_a_terminal
 
 ARM64 = PLATFORMS["linux/arm64"]
 
@@ -58,6 +59,7 @@ def test_ctrl_c_during_an_emulated_bootstrap(tmp_path, engine):
         [str(PROJECT_ROOT / "kit"), "build-image", "--name", "armonly", "--platform", "linux/arm64"],
         cwd=PROJECT_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True, env=dict(os.environ, BOXWRIGHT_IMAGES_DIR=str(images)),
+        preexec_fn=as_from_a_terminal,
     )
     # Wait until one of our processes runs aarch64 code under the emulator (in mmdebstrap's chroot).
     deadline = time.monotonic() + 900

@@ -13,6 +13,7 @@ import pytest
 from boxwright import PROJECT_ROOT
 from boxwright.errors import BuildError
 from boxwright.image.build import build_image
+from support.terminal import as_from_a_terminal
 
 
 def test_second_build_is_a_cache_hit(baseimage, image_definition, engine):
@@ -72,6 +73,7 @@ def test_ctrl_c_during_build_leaves_no_containers_or_temporaries(tmp_path, engin
     proc = subprocess.Popen(
         [str(PROJECT_ROOT / "kit"), "build-image", "--name", "slow", "--no-cache"], cwd=PROJECT_ROOT,
         text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, env=env,
+        preexec_fn=as_from_a_terminal,
     )
     seen = []
     assert proc.stdout is not None

@@ -11,6 +11,7 @@ import pytest
 from boxwright import PROJECT_ROOT
 from boxwright.pipeline.registry import free_port
 from support.registry import repository_tags
+from support.terminal import as_from_a_terminal
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -19,6 +20,7 @@ def test_registry_task_serves_until_stopped(tmp_path, stop):
     proc = subprocess.Popen(
         [str(PROJECT_ROOT / "kit"), "registry", "--port", str(port), "--root", str(tmp_path)],
         cwd=PROJECT_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=as_from_a_terminal,
     )
     assert proc.stdout is not None
     seen = []
