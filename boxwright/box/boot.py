@@ -152,6 +152,23 @@ def _virsh(*args: str) -> str:
     return result.output if result.ok else ""
 
 
+def _backing_files(exclude: str) -> set[str]:
+    """The file names in the disk chains of the libvirt domains not named ``exclude``*."""
+    names = set()
+    for domain in _virsh("list", "--all", "--name").split():
+        if domain.startswith(exclude):
+            continue
+        for line in _virsh("domblklist", domain).splitlines()[2:]:
+            fields = line.split()
+            if len(fields) != 2 or not fields[1].startswith("/"):
+                continue
+            chain = run(["qemu-img", "info", "--force-share", "--backing-chain", "--output=json", fields[1]],
+                        check=False)
+            if chain.ok:
+                names |= {Path(image["filename"]).name for image in json.loads(chain.output)}
+    return names
+
+
 def _clean_up(booted: BootedBox) -> None:
     """Destroy, remove the box and its pool volumes, delete the temporary home; report what failed."""
     problems = []
@@ -166,7 +183,13 @@ def _clean_up(booted: BootedBox) -> None:
                 _virsh("undefine", domain, "--remove-all-storage")
     leftovers = [d for d in _virsh("list", "--all", "--name").split() if d.startswith(f"{booted.root.name}_")]
     problems += [f"domain {domain} is still defined" for domain in leftovers]
+    in_use = _backing_files(exclude=f"{booted.root.name}_")
     for volume in pool_volumes(booted.name, booted.version):
+        if volume in in_use:
+            # Another boot of the same version (a second test-box, the bench) still runs on it: its
+            # own clean-up removes it.
+            log.info("test-box: keeping %s, the base of another VM's disk", volume)
+            continue
         result = run(["virsh", "-c", LIBVIRT_URI, "vol-delete", "--pool", "default", volume], check=False)
         if not result.ok:
             problems.append(f"vol-delete {volume}: {result.errors.strip()}")

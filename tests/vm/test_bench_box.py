@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +13,9 @@ from boxwright.bench import run_bench
 pytestmark = pytest.mark.bench  # a benchmark too; `vm` comes from the folder
 
 
-def test_box_group_records_build_stages_sizes_and_boot(catalog):
+def test_box_group_records_build_stages_sizes_and_boot(catalog, vms):
+    """With the suite's VMs up: the bench boots the same version too, and its clean-up must leave
+    the pool volume their disks are backed by."""
     path = run_bench(quick=True, only="box")
     try:
         results = json.loads(path.read_text())
@@ -26,3 +30,9 @@ def test_box_group_records_build_stages_sizes_and_boot(catalog):
     assert figures[("build: no-op rebuild", "docker-host")]["note"].startswith("reused ")
     assert all(m["samples"] for m in figures.values())
     assert results["machine"]["box accelerator"].split()[0] in ("kvm", "tcg")
+    disks = subprocess.run(["virsh", "-c", "qemu:///system", "domblklist", f"{vms.root.name}_one"],
+                           capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    disk = next(line.split()[1] for line in disks if line.strip())
+    info = ["qemu-img", "info", "--force-share", "--backing-chain", "--output=json", disk]
+    chain = json.loads(subprocess.run(info, capture_output=True, text=True, check=True).stdout)
+    assert len(chain) == 2 and all(Path(image["filename"]).is_file() for image in chain), chain
