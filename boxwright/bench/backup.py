@@ -105,19 +105,23 @@ def volume_sizes(server: S3Server, box: BackupContainer) -> dict[str, int]:
 
     ``{"full.<time>": n, "inc.<from>.to.<to>": n}``: duplicity's names of the sets."""
     sizes: dict[str, int] = {}
-    pages = server.client().get_paginator("list_objects_v2").paginate(Bucket=box.bucket, Prefix=box.prefix)
-    for page in pages:
-        for item in page.get("Contents", []):
-            name = item["Key"][len(box.prefix):]
-            found = re.fullmatch(r"duplicity-((?:full|inc)\.[^/]*?)\.vol\d+\.difftar\.gpg", name)
-            if found:
-                sizes[found[1]] = sizes.get(found[1], 0) + item["Size"]
+    for name, size in _objects(server, box):
+        found = re.fullmatch(r"duplicity-((?:full|inc)\.[^/]*?)\.vol\d+\.difftar\.gpg", name)
+        if found:
+            sizes[found[1]] = sizes.get(found[1], 0) + size
     return sizes
 
 
 def _bucket_bytes(server: S3Server, box: BackupContainer) -> int:
+    return sum(size for _, size in _objects(server, box))
+
+
+def _objects(server: S3Server, box: BackupContainer) -> Iterator[tuple[str, int]]:
+    """(name under the box's prefix, bytes) of each of its objects in the bucket."""
     pages = server.client().get_paginator("list_objects_v2").paginate(Bucket=box.bucket, Prefix=box.prefix)
-    return sum(item["Size"] for page in pages for item in page.get("Contents", []))
+    for page in pages:
+        for item in page.get("Contents", []):
+            yield item["Key"][len(box.prefix):], item["Size"]
 
 
 def bench_backup(rec: Recorder, name: str = "baseimage") -> None:

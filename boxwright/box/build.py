@@ -151,15 +151,16 @@ def stage_keys(box: BoxDefinition, tools: dict[str, str]) -> StageKeys:
         "backup": [tree_digest(BACKUP_FILES), tree_digest(BACKUP_UNITS)] if box.backup else None,
     })
     files = digest({"stage": "files", "tree": tree_digest(box.rootfs)})
+    layout = disk_layout(box)
     base_disk = digest({
-        "stage": "base-disk", "rootfs": rootfs, "layout": disk_layout(box).__dict__,
-        "script": guestfish_script(disk_layout(box), Path("/disk"), Path("/rootfs"), 1),
+        "stage": "base-disk", "rootfs": rootfs, "layout": layout.__dict__,
+        "script": guestfish_script(layout, Path("/disk"), Path("/rootfs"), 1),
         "grub-install": GRUB_INSTALL.read_text(),
         "qemu-img": tools.get("qemu-img"), "libguestfs": tools.get("libguestfs"),
     })
     disk = digest({
         "stage": "disk", "base": base_disk, "files": files,
-        "script": files_script(disk_layout(box), Path("/disk"), Path("/files"), 1),
+        "script": files_script(layout, Path("/disk"), Path("/files"), 1),
     })
     packages = {
         provider: digest({
