@@ -43,6 +43,33 @@ def descendants(root: int, table: dict[int, tuple[int, int, str]]) -> set[int]:
     return children
 
 
+def wait_for_emulated_code_in_a_chroot(
+    proc: subprocess.Popen[str],
+) -> tuple[set[str], dict[int, tuple[int, int, str]], set[int]]:
+    """Wait until one of ``proc``'s processes runs aarch64 code under the emulator inside
+    mmdebstrap's chroot; return the chroots seen, the process table and ``proc``'s descendants.
+
+    A maintainer script lives for milliseconds, so its root is read in the same pass that finds it
+    (a process that ended in between is skipped); an emulated process whose root is ``/`` (a probe
+    mmdebstrap may run on the host) does not count."""
+    deadline = time.monotonic() + 900
+    while True:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert time.monotonic() < deadline, "the bootstrap never ran emulated code in its chroot"
+        table = processes()
+        ours = descendants(proc.pid, table)
+        chroots = set()
+        for pid in ours:
+            if "aarch64-binfmt" in table[pid][2]:
+                try:
+                    chroots.add(os.readlink(f"/proc/{pid}/root"))
+                except OSError:
+                    continue
+        if chroots - {"/"}:
+            return chroots, table, ours
+        time.sleep(0.2)
+
+
 def test_ctrl_c_during_an_emulated_bootstrap(tmp_path, engine):
     images = tmp_path / "images"
     (images / "armonly").mkdir(parents=True)
@@ -61,18 +88,13 @@ def test_ctrl_c_during_an_emulated_bootstrap(tmp_path, engine):
         start_new_session=True, env=dict(os.environ, BOXWRIGHT_IMAGES_DIR=str(images)),
         preexec_fn=as_from_a_terminal,
     )
-    # Wait until one of our processes runs aarch64 code under the emulator (in mmdebstrap's chroot).
-    deadline = time.monotonic() + 900
-    emulated: set[int] = set()
-    while not emulated:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        assert time.monotonic() < deadline, "the bootstrap never ran emulated code"
-        table = processes()
-        ours = descendants(proc.pid, table)
-        emulated = {pid for pid in ours if "aarch64-binfmt" in table[pid][2]}
-        time.sleep(0.5)
-    chroots = {os.readlink(f"/proc/{pid}/root") for pid in emulated if os.path.exists(f"/proc/{pid}")}
-    assert chroots - {"/"}, "the emulated processes should run in mmdebstrap's chroot"
+    try:
+        chroots, table, ours = wait_for_emulated_code_in_a_chroot(proc)
+    except BaseException:
+        if proc.poll() is None:  # the build must not outlive a failed wait
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.communicate(timeout=120)
+        raise
     sessions = {table[pid][1] for pid in ours}
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     out, _ = proc.communicate(timeout=120)
