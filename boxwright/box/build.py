@@ -322,8 +322,10 @@ def _plan(box: BoxDefinition, version: str, keys: StageKeys, cache: StageCache, 
            input=files_script(disk_layout(box), disk, files, smp))
     target = catalog_file.parent / box.name / version
     for provider in box.providers:
-        run(compress_argv(disk, cache.root / "box.img", box.compression) if provider == "libvirt"
-            else virtualbox.vmdk_argv(disk, cache.root / virtualbox.VMDK), what="qemu-img convert")
+        if provider == "libvirt":
+            run(compress_argv(disk, cache.root / "box.img", box.compression), what="qemu-img convert")
+        else:
+            note("would write %s (streamOptimized, deflated on every core)", virtualbox.VMDK)
         note("would write %s", target / box_file_name(box, version, provider))
     note("would add version %s to %s", version, catalog_file)
 

@@ -5,8 +5,8 @@ A ``.box`` is a tar that Vagrant unpacks into its box directory:
 * libvirt (vagrant-libvirt): ``metadata.json`` (format, virtual size), ``Vagrantfile``,
   ``info.json`` and ``box.img``, a compressed qcow2;
 * virtualbox (Vagrant's VirtualBox provider): ``metadata.json``, ``Vagrantfile``, ``info.json``,
-  ``box.ovf``, ``box-disk001.vmdk`` (streamOptimized) and ``box.mf`` (see
-  :mod:`boxwright.box.virtualbox`).
+  ``box.ovf``, ``box-disk001.vmdk`` (streamOptimized, written by :mod:`boxwright.box.vmdk`)
+  and ``box.mf`` (see :mod:`boxwright.box.virtualbox`).
 
 Files are named ``<name>-<version>-<provider>-<arch>.box``.  Members get fixed
 owners and the build's SOURCE_DATE_EPOCH as mtime.
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from boxwright.box import virtualbox
+from boxwright.box import virtualbox, vmdk
 from boxwright.box.definition import PROVIDERS, BoxDefinition
 from boxwright.box.disk import compress_argv
 from boxwright.box.rootfs import template_context
@@ -97,18 +97,17 @@ def _libvirt(box: BoxDefinition, version: str, disk: Path, tmp: Path, texts: dic
 
 def _virtualbox(box: BoxDefinition, version: str, disk: Path, tmp: Path, texts: dict[str, str],
                 result: Packaged) -> list[tuple[str, Path]]:
-    vmdk = tmp / virtualbox.VMDK
-    run(virtualbox.vmdk_argv(disk, vmdk), what="qemu-img convert (streamOptimized vmdk)")
+    disk_file = tmp / virtualbox.VMDK
+    size = vmdk.write_stream_optimized(disk, disk_file)
     capacity = int(qemu_info(disk)["virtual-size"])
     ovf = tmp / virtualbox.OVF
-    ovf.write_text(virtualbox.render_ovf(box, version, virtualbox.Disk(vmdk.name, vmdk.stat().st_size,
-                                                                          capacity)))
+    ovf.write_text(virtualbox.render_ovf(box, version, virtualbox.Disk(disk_file.name, size, capacity)))
     mf = tmp / virtualbox.MANIFEST
-    mf.write_text(virtualbox.manifest([ovf, vmdk]))
-    result.sizes["vmdk"] = vmdk.stat().st_size
+    mf.write_text(virtualbox.manifest([ovf, disk_file]))
+    result.sizes["vmdk"] = disk_file.stat().st_size
     texts["metadata.json"] = json.dumps(virtualbox.metadata(box), indent=2) + "\n"
     texts["Vagrantfile"] = virtualbox.render_vagrantfile(box, version)
-    return [(ovf.name, ovf), (mf.name, mf), (vmdk.name, vmdk)]
+    return [(ovf.name, ovf), (mf.name, mf), (disk_file.name, disk_file)]
 
 
 _PACKERS: dict[str, Callable[..., list[tuple[str, Path]]]] = {"libvirt": _libvirt, "virtualbox": _virtualbox}

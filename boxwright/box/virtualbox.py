@@ -2,7 +2,8 @@
 
 Vagrant runs ``VBoxManage import <box dir>/box.ovf`` (that exact name, see its
 ``providers/virtualbox/action/import.rb``), so the ``.box`` holds ``box.ovf``, the
-disk as a streamOptimized VMDK (the only VMDK flavour OVF packages carry),
+disk as a streamOptimized VMDK (the only VMDK flavour OVF packages carry; written by
+:mod:`boxwright.box.vmdk`),
 ``box.mf`` with the SHA256 of both, ``metadata.json`` and a Vagrantfile.
 
 The OVF declares what the box needs: the definition's CPUs and memory, the disk on
@@ -32,7 +33,6 @@ __all__ = [
     "metadata",
     "render_ovf",
     "render_vagrantfile",
-    "vmdk_argv",
 ]
 
 OVF = "box.ovf"
@@ -49,12 +49,6 @@ class Disk:
     file: str
     size: int
     capacity: int
-
-
-def vmdk_argv(source: Path, target: Path) -> list[str]:
-    """The disk as a streamOptimized VMDK (compressed grains, no unused clusters)."""
-    return ["qemu-img", "convert", "-q", "-O", "vmdk", "-o", "subformat=streamOptimized", str(source),
-            str(target)]
 
 
 def _context(box: BoxDefinition, version: str) -> dict[str, Any]:

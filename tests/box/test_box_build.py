@@ -23,6 +23,7 @@ from boxwright.box.build import BoxResult, build_box, metadata, render_vagrantfi
 from boxwright.box.definition import load_box
 from boxwright.box.preload import preload_file_name
 from boxwright.box.stages import StageCache
+from support.vmdk import qemu_img_vmdk, without_cid
 
 GIB = 1024**3
 
@@ -423,6 +424,14 @@ def test_vmdk_is_stream_optimized(vbox):
                                      capture_output=True, text=True, check=True).stdout)
     assert info["format"] == "vmdk" and info["virtual-size"] == 4 * GIB
     assert info["format-specific"]["data"]["create-type"] == "streamOptimized"
+
+
+def test_vmdk_is_byte_for_byte_what_qemu_img_writes(vbox, built, root, tmp_path):
+    """The parallel writer (boxwright.box.vmdk) against qemu-img on the box's real disk: only the
+    descriptor's CID differs (random in qemu-img)."""
+    disk = StageCache(root / "work" / "tiny" / "stages").path("disk", built.keys.disk, ".qcow2")
+    theirs = qemu_img_vmdk(disk, tmp_path / "box-disk001.vmdk")
+    assert without_cid(vbox / "box-disk001.vmdk") == without_cid(theirs)
 
 
 def test_vagrant_adds_it_as_a_virtualbox_box(built, tmp_path):
