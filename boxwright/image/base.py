@@ -41,8 +41,8 @@ from boxwright.provenance import input_hash, source_date_epoch
 from boxwright.render import TEMPLATES_DIR
 
 __all__ = [
-    "BASE_REPOSITORY", "HASH_LABEL", "BaseImage", "base_image", "bootstrap_scratch", "ensure_base",
-    "human_size", "image_config",
+    "BASE_REPOSITORY", "HASH_LABEL", "BaseImage", "base_image", "bootstrap_dirs", "bootstrap_scratch",
+    "ensure_base", "human_size", "image_config",
 ]
 
 BASE_REPOSITORY = "boxwright/debian"
@@ -158,15 +158,27 @@ def bootstrap_scratch(bootstrap: Bootstrap, *, platform: Platform | None = None)
             client.images.remove(scratch)
 
 
+def bootstrap_dirs() -> set[Path]:
+    """The temporary directories of the bootstraps running now (or of one that left its own behind)."""
+    return set(_bootstrap_work().glob(f"{_BOOTSTRAP_PREFIX}*"))
+
+
+_BOOTSTRAP_PREFIX = "bootstrap-"
+
+
+def _bootstrap_work() -> Path:
+    return paths.build_dir() / "base"
+
+
 def _bootstrap(
     client: docker.DockerClient, bootstrap: Bootstrap, base: BaseImage, tag: str
 ) -> docker.models.images.Image:
     """Run mmdebstrap for ``base`` in a temporary directory and ``docker load`` the result as ``tag``."""
     require("mmdebstrap")
     ensure_emulation(base.platform)
-    work = paths.build_dir() / "base"
+    work = _bootstrap_work()
     work.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="bootstrap-", dir=work) as tmp:
+    with tempfile.TemporaryDirectory(prefix=_BOOTSTRAP_PREFIX, dir=work) as tmp:
         tarball = Path(tmp) / "rootfs.tar"
         argv = mmdebstrap_argv(bootstrap, tarball, platform=base.platform)
         log.info("bootstrapping %s (%s) from %s: %s", bootstrap.suite, base.platform.name, bootstrap.mirror,

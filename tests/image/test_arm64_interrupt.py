@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from boxwright import PROJECT_ROOT
-from boxwright.image.base import base_image
+from boxwright.image.base import base_image, bootstrap_dirs
 from boxwright.image.definition import load_image
 from boxwright.platforms import PLATFORMS
 from support.terminal import as_from_a_terminal
@@ -82,6 +82,7 @@ def test_ctrl_c_during_an_emulated_bootstrap(tmp_path, engine):
     base = base_image(load_image("armonly", images).bootstrap, platform=ARM64)
     for image in engine.images.list(name="boxwright/armonly") + engine.images.list(name=base.tag):
         engine.images.remove(str(image.id), force=True)
+    bootstraps = bootstrap_dirs()
     proc = subprocess.Popen(
         [str(PROJECT_ROOT / "kit"), "build-image", "--name", "armonly", "--platform", "linux/arm64"],
         cwd=PROJECT_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -105,5 +106,5 @@ def test_ctrl_c_during_an_emulated_bootstrap(tmp_path, engine):
     for chroot in chroots - {"/"}:
         assert not Path(chroot).exists(), f"mmdebstrap's chroot {chroot} was left"
         assert chroot not in Path("/proc/mounts").read_text()
-    assert not list((PROJECT_ROOT / "build" / "base").glob("bootstrap-*"))
+    assert not bootstrap_dirs() - bootstraps
     assert not [t for i in engine.images.list(name="boxwright/debian") for t in i.tags if t == base.tag]

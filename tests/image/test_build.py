@@ -12,6 +12,7 @@ import pytest
 
 from boxwright import PROJECT_ROOT
 from boxwright.errors import BuildError
+from boxwright.image.base import bootstrap_dirs
 from boxwright.image.build import build_image
 from support.terminal import as_from_a_terminal
 
@@ -69,7 +70,7 @@ def test_ctrl_c_during_build_leaves_no_containers_or_temporaries(tmp_path, engin
         f'packages = ["python3", "cron", "logrotate"]\ndescription = "{time.time()}"\n'
     )
     before = build_step_containers(engine)
-    bootstraps = set((PROJECT_ROOT / "build" / "base").glob("bootstrap-*"))
+    bootstraps = bootstrap_dirs()
     env = dict(os.environ, BOXWRIGHT_IMAGES_DIR=str(images))
     proc = subprocess.Popen(
         [str(PROJECT_ROOT / "kit"), "build-image", "--name", "slow", "--no-cache"], cwd=PROJECT_ROOT,
@@ -96,5 +97,5 @@ def test_ctrl_c_during_build_leaves_no_containers_or_temporaries(tmp_path, engin
     assert not leftover, "the interrupted build left containers behind"
     build_dir = PROJECT_ROOT / "build" / "images"
     assert not [p for p in build_dir.iterdir() if ".boxwright-tmp-" in p.name]
-    assert not set((PROJECT_ROOT / "build" / "base").glob("bootstrap-*")) - bootstraps
+    assert not bootstrap_dirs() - bootstraps
     assert Path(PROJECT_ROOT / "build" / "images" / "slow" / "Dockerfile").is_file()
