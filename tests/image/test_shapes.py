@@ -216,6 +216,26 @@ def test_root_exec_into_a_non_root_container_finds_the_services(shapes):
     assert code == 0 and rows["syslog"] == "stopped" and rows["app"] == "up", out
 
 
+def test_root_login_shell_in_a_non_root_container_reads_the_export(shapes):
+    """docker exec -u root ... bash -l: the init's export under /tmp/my_init-1000 is PID 1's own."""
+    code, out = exec_out(shapes["user"].container, "bash", "-lc", 'printf %s "$STARTUP_VAR"', user="root")
+    assert (code, out) == (0, "from the startup script")
+
+
+def test_a_login_shell_skips_an_export_of_a_third_user(shapes):
+    """/tmp is shared: a /tmp/my_init-0 that another user made is neither root's nor PID 1's."""
+    container = shapes["user"].container
+    plant = ("mkdir /tmp/my_init-0 && echo 'export PLANTED=yes' > /tmp/my_init-0/container_environment.sh"
+             " && chown -R 4242 /tmp/my_init-0")
+    assert exec_out(container, "sh", "-c", plant, user="root")[0] == 0
+    try:
+        code, out = exec_out(container, "bash", "-lc", 'printf "%s %s" "${PLANTED-unset}" "$STARTUP_VAR"',
+                             user="root")
+    finally:
+        exec_out(container, "rm", "-rf", "/tmp/my_init-0", user="root")
+    assert (code, out) == (0, "unset from the startup script")
+
+
 @pytest.mark.parametrize("name", ["user", "no_caps"])
 def test_setuser_without_privilege_is_one_line(shapes, name):
     shape = shapes[name]
