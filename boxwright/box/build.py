@@ -249,8 +249,9 @@ def build_box(
                     result.reused_stages.append("base-disk")
                 _disk(box, base, files, disk, accel)
         result.sizes["rootfs_tar"] = rootfs.stat().st_size
-        result.sizes["disk_actual"] = int(qemu_info(disk)["actual-size"])
-        result.sizes["disk_virtual"] = int(qemu_info(disk)["virtual-size"])
+        disk_info = qemu_info(disk)
+        result.sizes["disk_actual"] = int(disk_info["actual-size"])
+        result.sizes["disk_virtual"] = int(disk_info["virtual-size"])
         info = _info(box, version, accel, keys, tools)
         packaged: list[Packaged] = []
         with atomic_dir(target) as out:

@@ -98,13 +98,12 @@ def _libvirt(box: BoxDefinition, version: str, disk: Path, tmp: Path, texts: dic
 def _virtualbox(box: BoxDefinition, version: str, disk: Path, tmp: Path, texts: dict[str, str],
                 result: Packaged) -> list[tuple[str, Path]]:
     disk_file = tmp / virtualbox.VMDK
-    size = vmdk.write_stream_optimized(disk, disk_file)
-    capacity = int(qemu_info(disk)["virtual-size"])
+    written = vmdk.write_stream_optimized(disk, disk_file)
     ovf = tmp / virtualbox.OVF
-    ovf.write_text(virtualbox.render_ovf(box, version, virtualbox.Disk(disk_file.name, size, capacity)))
+    ovf.write_text(virtualbox.render_ovf(box, version, virtualbox.Disk(disk_file.name, *written)))
     mf = tmp / virtualbox.MANIFEST
     mf.write_text(virtualbox.manifest([ovf, disk_file]))
-    result.sizes["vmdk"] = disk_file.stat().st_size
+    result.sizes["vmdk"] = written.size
     texts["metadata.json"] = json.dumps(virtualbox.metadata(box), indent=2) + "\n"
     texts["Vagrantfile"] = virtualbox.render_vagrantfile(box, version)
     return [(ovf.name, ovf), (mf.name, mf), (disk_file.name, disk_file)]

@@ -22,10 +22,11 @@ import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 from boxwright.proc import run
 
-__all__ = ["GRAIN", "write_stream_optimized"]
+__all__ = ["GRAIN", "Written", "write_stream_optimized"]
 
 SECTOR = 512
 #: Bytes per grain (qemu-img's and VMware's default: 128 sectors).
@@ -106,8 +107,15 @@ def _deflate(item: tuple[int, bytes]) -> tuple[int, bytes | None]:
     return grain, None if data == _ZERO_GRAIN else zlib.compress(data, _LEVEL)
 
 
-def write_stream_optimized(source: Path, target: Path, *, workers: int | None = None) -> int:
-    """Write ``source`` (qcow2 or raw) as a streamOptimized VMDK at ``target``; returns its size."""
+class Written(NamedTuple):
+    """What :func:`write_stream_optimized` wrote: the file's bytes and the disk's virtual bytes."""
+
+    size: int
+    capacity: int
+
+
+def write_stream_optimized(source: Path, target: Path, *, workers: int | None = None) -> Written:
+    """Write ``source`` (qcow2 or raw) as a streamOptimized VMDK at ``target``."""
     info = json.loads(run(["qemu-img", "info", "--output=json", str(source)], what="qemu-img info").output)
     capacity = int(info["virtual-size"])
     if capacity % GRAIN:
@@ -158,4 +166,4 @@ def write_stream_optimized(source: Path, target: Path, *, workers: int | None = 
             out.seek((directory + gd_sectors) * SECTOR)
             out.write(tables)
         out.truncate(end * SECTOR)
-    return end * SECTOR
+    return Written(end * SECTOR, capacity)

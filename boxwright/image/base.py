@@ -158,12 +158,12 @@ def bootstrap_scratch(bootstrap: Bootstrap, *, platform: Platform | None = None)
             client.images.remove(scratch)
 
 
+_BOOTSTRAP_PREFIX = "bootstrap-"
+
+
 def bootstrap_dirs() -> set[Path]:
     """The temporary directories of the bootstraps running now (or of one that left its own behind)."""
     return set(_bootstrap_work().glob(f"{_BOOTSTRAP_PREFIX}*"))
-
-
-_BOOTSTRAP_PREFIX = "bootstrap-"
 
 
 def _bootstrap_work() -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from boxwright.box.package import qemu_info
 from boxwright.box.vmdk import GRAIN, write_stream_optimized
 from support.vmdk import qemu_img_vmdk, without_cid
 
@@ -43,7 +44,9 @@ def both(tmp_path: Path) -> Callable[[Path], tuple[Path, Path]]:
         (tmp_path / "ours").mkdir(exist_ok=True)
         theirs, ours = tmp_path / "qemu" / "box-disk001.vmdk", tmp_path / "ours" / "box-disk001.vmdk"
         qemu_img_vmdk(source, theirs)
-        assert write_stream_optimized(source, ours, workers=2) == ours.stat().st_size
+        written = write_stream_optimized(source, ours, workers=2)
+        assert written.size == ours.stat().st_size
+        assert written.capacity == int(qemu_info(source)["virtual-size"])
         return theirs, ours
 
     return write
