@@ -37,16 +37,16 @@ def build_image(c: Context, name: str = "baseimage", no_cache: bool = False, pla
 @task(
     name="build-box",
     help={
-        "name": "box definition under boxes/ (default: docker-host)",
+        "name": "box definition under boxes/ (default: every one: docker-host, docker-host-arm64)",
         "no-cache": "rebuild every stage (default: reuse stages, and versions, whose inputs are unchanged)",
     },
 )
-def build_box(c: Context, name: str = "docker-host", no_cache: bool = False) -> None:
-    """Build the Vagrant box boxes/<name>/ into dist/boxes/ and add it to the box's catalog."""
-    from boxwright.box.build import build_box as build
+def build_box(c: Context, name: str = "", no_cache: bool = False) -> None:
+    """Build the Vagrant boxes boxes/<name>/ into dist/boxes/ and add each to its catalog."""
+    from boxwright.box.build import build_boxes
 
     with user_errors(c):
-        build(name, no_cache=no_cache)
+        build_boxes(name or None, no_cache=no_cache)
 
 
 @task(
@@ -115,13 +115,13 @@ def test(c: Context, k: str = "", m: str = "not arm64", path: str = "tests") -> 
         run_pytest(c, path=path, keyword=k, markers=m)
 
 
-@task(name="test-box", help={"box": "box definition under boxes/ (default: docker-host)"})
-def test_box(c: Context, box: str = "docker-host") -> None:
-    """Boot the newest built box with Vagrant (vagrant-libvirt), verify it with testinfra, destroy it."""
+@task(name="test-box", help={"box": "box definition under boxes/ (default: every one)"})
+def test_box(c: Context, box: str = "") -> None:
+    """Boot the newest built boxes with Vagrant (vagrant-libvirt), check them with testinfra, destroy them."""
     from boxwright.pipeline.testrun import run_pytest
 
     with user_errors(c):
-        run_pytest(c, path="tests/vm", env={"BOXWRIGHT_TEST_BOX": box})
+        run_pytest(c, path="tests/vm", env={"BOXWRIGHT_TEST_BOX": box} if box else None)
 
 
 @task(

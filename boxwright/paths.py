@@ -8,10 +8,13 @@ boxes_dir()    boxes/                  BOXWRIGHT_BOXES_DIR   (box definitions)
 build_dir()    build/                  BOXWRIGHT_BUILD_DIR   (work files, reports, caches)
 dist_dir()     dist/                   BOXWRIGHT_DIST_DIR    (built boxes and catalogs)
 results_dir()  bench/results/          BOXWRIGHT_RESULTS_DIR (bench runs)
+cache_dir()    ~/.cache/boxwright/     BOXWRIGHT_CACHE_DIR   (box stages, downloaded .debs)
 =============  ======================  =================================================
 
 Relative defaults are under the checkout; the environment is read at each call, so a
-test (or a private set of definitions) can point one process elsewhere.
+test (or a private set of definitions) can point one process elsewhere.  The cache is
+the machine's, not the checkout's (``$XDG_CACHE_HOME/boxwright`` when that is set): what
+it holds is stored under a hash of its inputs, so every clone on the machine reuses it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 
 from boxwright import PROJECT_ROOT
 
-__all__ = ["ENV", "boxes_dir", "build_dir", "dist_dir", "images_dir", "results_dir"]
+__all__ = ["ENV", "boxes_dir", "build_dir", "cache_dir", "dist_dir", "images_dir", "results_dir"]
 
 #: Each location: its environment variable and its default under the checkout.
 ENV = {
@@ -30,6 +33,7 @@ ENV = {
     "build": ("BOXWRIGHT_BUILD_DIR", "build"),
     "dist": ("BOXWRIGHT_DIST_DIR", "dist"),
     "results": ("BOXWRIGHT_RESULTS_DIR", "bench/results"),
+    "cache": ("BOXWRIGHT_CACHE_DIR", ""),
 }
 
 
@@ -37,6 +41,15 @@ def _dir(kind: str) -> Path:
     variable, default = ENV[kind]
     value = os.environ.get(variable, "").strip()
     return Path(value).resolve() if value else PROJECT_ROOT / default
+
+
+def cache_dir() -> Path:
+    variable, _ = ENV["cache"]
+    value = os.environ.get(variable, "").strip()
+    if value:
+        return Path(value).resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "boxwright"
 
 
 def images_dir() -> Path:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from boxwright.errors import UsageError
+from boxwright.platforms import PLATFORMS, Platform
 
 __all__ = ["BOX_ARCHES", "BoxArch", "box_arch"]
 
@@ -33,25 +34,34 @@ class BoxArch:
     grub: tuple[str, ...]  #: boot loader packages
     grub_target: str  #: ``grub-install --target``
     emulator: str  #: qemu-system binary
+    console: str  #: the serial console on the kernel line (``console=`` value)
     loader: str = ""  #: UEFI code (read-only pflash); empty for BIOS
     nvram_template: str = ""  #: UEFI variable store template
     firmware_package: str = ""  #: the Debian package with ``loader``
     machine_type: str = ""  #: libvirt machine type (empty: libvirt's default)
     tcg_cpu_model: str = "qemu64"  #: cpu_model under TCG
+    efi_binary: str = ""  #: GRUB's name at the removable path ``\\EFI\\BOOT\\`` (UEFI only)
 
     @property
     def uefi(self) -> bool:
         return self.firmware == "uefi"
+
+    @property
+    def platform(self) -> Platform:
+        """The same architecture by its other names (``qemu-aarch64`` runs its binaries here)."""
+        return PLATFORMS[f"linux/{self.debian}"]
 
 
 BOX_ARCHES: dict[str, BoxArch] = {
     "amd64": BoxArch(
         debian="amd64", machine="x86_64", kernel="linux-image-cloud-amd64", firmware="bios",
         grub=("grub-pc",), grub_target="i386-pc", emulator="/usr/bin/qemu-system-x86_64",
+        console="ttyS0,115200n8",
     ),
     "arm64": BoxArch(
         debian="arm64", machine="aarch64", kernel="linux-image-cloud-arm64", firmware="uefi",
         grub=("grub-efi-arm64",), grub_target="arm64-efi", emulator="/usr/bin/qemu-system-aarch64",
+        console="ttyAMA0,115200", efi_binary="BOOTAA64.EFI",
         loader="/usr/share/AAVMF/AAVMF_CODE.fd", nvram_template="/usr/share/AAVMF/AAVMF_VARS.fd",
         firmware_package="qemu-efi-aarch64", machine_type="virt", tcg_cpu_model="cortex-a57",
     ),

@@ -20,14 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from boxwright import paths
+from boxwright.box.arch import BoxArch, box_arch
 from boxwright.box.vagrant import Vagrant
 from boxwright.errors import CatalogError, CleanupError, VagrantError
+from boxwright.platforms import host_platform
 from boxwright.proc import run
 from boxwright.render import render_template
 
-__all__ = ["BootedBox", "booted_box", "newest_version", "pool_volumes", "work_dir"]
+__all__ = ["NVRAM_DIR", "BootedBox", "booted_box", "catalog_arch", "newest_version", "pool_volumes",
+           "work_dir"]
 
 LIBVIRT_URI = "qemu:///system"
+#: Where libvirt keeps UEFI variable stores (test-box gives each VM its own, and removes it).
+NVRAM_DIR = Path("/var/lib/libvirt/qemu/nvram")
 log = logging.getLogger(__name__)
 
 
@@ -104,6 +109,14 @@ def newest_version(catalog: Path) -> tuple[str, str]:
     return name, newest
 
 
+def catalog_arch(catalog: Path, version: str) -> BoxArch:
+    """The architecture of ``version``'s libvirt box in the catalog (the host's when unnamed)."""
+    data = json.loads(catalog.read_text())
+    providers = next(v["providers"] for v in data["versions"] if v["version"] == version)
+    named = next((p.get("architecture") for p in providers if p.get("name") == "libvirt"), None)
+    return box_arch(named or host_platform().debian)
+
+
 def pool_volumes(name: str, version: str) -> list[str]:
     """Volumes vagrant-libvirt created for this box version in the default pool."""
     prefix = f"{name.replace('/', '-VAGRANTSLASH-')}_vagrant_box_image_{version}"
@@ -120,15 +133,21 @@ def booted_box(
     driver: str = "kvm",
     boot_timeout: int = 300,
 ) -> Iterator[BootedBox]:
-    """Add the catalog's newest box, boot ``machines`` from it, yield them, then remove everything."""
+    """Add the catalog's newest box, boot ``machines`` from it, yield them, then remove everything.
+
+    A box of another architecture than the host's boots with the domain settings its own
+    Vagrantfile carries (TCG and its CPU model here); ``driver`` is for the host's own.
+    """
     name, version = newest_version(catalog)
+    arch = catalog_arch(catalog, version)
     work_dir().mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="vms-", dir=work_dir()))
     vagrant = Vagrant(root, env={"VAGRANT_HOME": str(root / "vagrant.d")})
     booted = BootedBox(name, version, driver, root, vagrant)
     (root / "Vagrantfile").write_text(render_template("box/Vagrantfile.test.j2", {
         "box": name, "version": version, "machines": machines, "driver": driver,
-        "serial_dir": str(root), "boot_timeout": boot_timeout,
+        "serial_dir": str(root), "boot_timeout": boot_timeout, "native": arch.platform.is_host,
+        "nvram_dir": str(NVRAM_DIR) if arch.uefi else "", "prefix": root.name,
     }))
     try:
         vagrant.box_add(catalog)
@@ -193,6 +212,11 @@ def _clean_up(booted: BootedBox) -> None:
         result = run(["virsh", "-c", LIBVIRT_URI, "vol-delete", "--pool", "default", volume], check=False)
         if not result.ok:
             problems.append(f"vol-delete {volume}: {result.errors.strip()}")
+    for nvram in NVRAM_DIR.glob(f"{booted.root.name}_*_VARS.fd"):
+        try:
+            nvram.unlink()
+        except OSError as error:
+            problems.append(f"rm {nvram}: {error.strerror}")
     shutil.rmtree(booted.root, ignore_errors=True)
     log.info("test-box: cleaned up %s %s", booted.name, booted.version)
     if problems:

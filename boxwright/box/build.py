@@ -38,7 +38,7 @@ from boxwright.box.catalog import (
     version_key,
     write_catalog,
 )
-from boxwright.box.definition import BoxDefinition, load_box
+from boxwright.box.definition import BoxDefinition, box_names, load_box
 from boxwright.box.disk import (
     GRUB_INSTALL,
     compress_argv,
@@ -49,8 +49,8 @@ from boxwright.box.disk import (
     guestfish_script,
     run_guestfish,
 )
+from boxwright.box.efi import early_config, grub_mkimage_argv, make_efi_binary
 from boxwright.box.package import (
-    ARCH,
     Packaged,
     box_file_name,
     libvirt_metadata,
@@ -63,13 +63,15 @@ from boxwright.box.rootfs import (
     BACKUP_FILES,
     BACKUP_UNITS,
     COMMON_ROOTFS,
+    MMDEBSTRAP_ENV,
     box_files_tar,
     mmdebstrap_argv,
     render_overlay,
     rendered_files,
 )
 from boxwright.box.stages import StageCache, StageKeys, digest, tool_versions, tree_digest
-from boxwright.errors import BuildError, ToolMissing, UsageError
+from boxwright.emulation import ensure_emulation
+from boxwright.errors import BoxwrightError, BuildError, ToolMissing
 from boxwright.proc import is_dry, require, run, stream
 from boxwright.progress import note, step
 from boxwright.provenance import git_dirty, git_revision, source_date_epoch
@@ -79,6 +81,7 @@ __all__ = [
     "BoxResult",
     "box_file_name",
     "build_box",
+    "build_boxes",
     "catalog_path",
     "dist_boxes",
     "metadata",
@@ -91,6 +94,8 @@ log = logging.getLogger(__name__)
 
 #: Tools a box build runs, and the Debian package of each (the "box" part of hostparts.toml).
 TOOLS = hostparts.tools("box")
+#: The tools whose versions go into the stage keys (and build.json).
+_VERSIONED_TOOLS = ("mmdebstrap", "qemu-img", "guestfish")
 #: A box build needs about this much room in build/ and dist/ (rootfs, disk, boxes).
 MIN_FREE_BYTES = 4 * 10**9
 #: Templates each stage renders (a change to one changes that stage's key).
@@ -129,8 +134,9 @@ def dist_boxes() -> Path:
 
 
 def work_boxes() -> Path:
-    """The box builds' work files and stage outputs: ``build/boxes/``."""
-    return paths.build_dir() / "boxes"
+    """The box builds' stage outputs and work files: ``~/.cache/boxwright/boxes/`` (the machine's,
+    so a fresh clone reuses every stage whose inputs it has not changed)."""
+    return paths.cache_dir() / "boxes"
 
 
 def catalog_path(box: BoxDefinition, dist: Path | None = None) -> Path:
@@ -146,7 +152,7 @@ def stage_keys(box: BoxDefinition, tools: dict[str, str]) -> StageKeys:
         "rendered": rendered_files(box, ""), "common": tree_digest(COMMON_ROOTFS),
         "base": tree_digest(TEMPLATES_DIR / "base"), "keys": [tree_digest(box.directory / "keys")],
         "argv": mmdebstrap_argv(box, Path("/overlay"), Path("/customize.sh"), Path("/out.tar"),
-                                cache=Path("/cache")),
+                                cache=Path("/cache")), "env": MMDEBSTRAP_ENV,
         "images": image_ids(box.preload_images), "mmdebstrap": tools.get("mmdebstrap"),
         "backup": [tree_digest(BACKUP_FILES), tree_digest(BACKUP_UNITS)] if box.backup else None,
     })
@@ -154,8 +160,10 @@ def stage_keys(box: BoxDefinition, tools: dict[str, str]) -> StageKeys:
     layout = disk_layout(box)
     base_disk = digest({
         "stage": "base-disk", "rootfs": rootfs, "layout": layout.__dict__,
-        "script": guestfish_script(layout, Path("/disk"), Path("/rootfs"), 1),
+        "script": guestfish_script(layout, Path("/disk"), Path("/rootfs"), 1, _efi_path(box, Path("/"))),
         "grub-install": GRUB_INSTALL.read_text(),
+        "efi": [grub_mkimage_argv(box, Path("/modules"), Path("/early.cfg"), Path("/efi")), early_config(box),
+                tools.get("grub-mkimage")] if box.platform.uefi else None,
         "qemu-img": tools.get("qemu-img"), "libguestfs": tools.get("libguestfs"),
     })
     disk = digest({
@@ -190,18 +198,13 @@ def build_box(
     started = time.monotonic()
     dist, work = dist or dist_boxes(), work or work_boxes()
     box = load_box(name, boxes_dir)
-    if box.platform.uefi:
-        raise UsageError(
-            f"{box.path}: arch: building {box.arch} boxes (UEFI, GPT + ESP disk) is not implemented yet; "
-            "their definition, Vagrantfile and catalog entry are (README.md, architectures)"
-        )
     _check_tools()
     box_work = work / box.name
     if not is_dry():
         _check_space(box_work, dist)
     catalog_file = catalog_path(box, dist)
     catalog = read_catalog(catalog_file, box.box_name, box.description)
-    tools = tool_versions()
+    tools = tool_versions((*_VERSIONED_TOOLS, *(("grub-mkimage",) if box.platform.uefi else ())))
     keys = stage_keys(box, tools)
     accel = detect_accel()
     if not no_cache:
@@ -240,8 +243,8 @@ def build_box(
         base = cache.path("base-disk", keys.base_disk, ".qcow2")
         disk = cache.path("disk", keys.disk, ".qcow2")
         if not _reuse(disk, "disk", 3, count, no_cache, result):
-            with _stage(3, count, "disk: qcow2, msdos label, LVM, ext4, grub (libguestfs)", "disk",
-                        result):
+            label = "GPT + EFI system partition" if box.platform.uefi else "msdos label"
+            with _stage(3, count, f"disk: qcow2, {label}, LVM, ext4, grub (libguestfs)", "disk", result):
                 if no_cache or not base.is_file():
                     _base_disk(box, rootfs, base, accel)
                 else:
@@ -283,6 +286,26 @@ def build_box(
     return result
 
 
+def build_boxes(name: str | None = None, *, boxes_dir: Path | None = None, **options: Any) -> list[BoxResult]:
+    """Build ``name``, or every definition under ``boxes_dir`` (each architecture's box); keep going
+    after a failure (an arm64 box on a host that cannot emulate), then list the failures."""
+    if name:
+        return [build_box(name, boxes_dir=boxes_dir, **options)]
+    names = box_names(boxes_dir)
+    results, failures = [], []
+    for each in names:
+        try:
+            results.append(build_box(each, boxes_dir=boxes_dir, **options))
+        except BoxwrightError as error:
+            failures.append(f"  {each}: {str(error).splitlines()[0]}")
+            log.error("%s: %s", each, error)
+    if failures:
+        built = ", ".join(r.name for r in results) or "none"
+        raise BuildError(f"{len(failures)} of {len(names)} box(es) failed (built: {built}):\n"
+                         + "\n".join(failures))
+    return results
+
+
 def _reusable_version(box: BoxDefinition, catalog: dict[str, Any], dist: Path,
                       keys: StageKeys) -> BoxResult | None:
     """The newest catalogued version built from exactly these inputs, with all its .box files."""
@@ -312,12 +335,16 @@ def _plan(box: BoxDefinition, version: str, keys: StageKeys, cache: StageCache, 
     for stage, path in (("rootfs", rootfs), ("files", files), ("base disk", base), ("disk", disk)):
         note("would %s %s: %s", "reuse" if path.is_file() and not no_cache else "build", stage, path)
     overlay = cache.root / "overlay" / "rootfs"
-    run(mmdebstrap_argv(box, overlay, overlay.parent / "customize.sh", rootfs),
-        env={"SOURCE_DATE_EPOCH": str(source_date_epoch())}, what="mmdebstrap")
+    run(mmdebstrap_argv(box, overlay, overlay.parent / "customize.sh", rootfs), env=_mmdebstrap_env(),
+        what="mmdebstrap")
     smp = _appliance_cpus()
     run(create_argv(base, box.disk_gb), what="qemu-img create")
+    efi = _efi_path(box, cache.root)
+    if efi is not None:
+        run(grub_mkimage_argv(box, Path(f"(rootfs)/usr/lib/grub/{box.platform.grub_target}"),
+                              Path("early.cfg"), efi), what="grub-mkimage")
     stream(["guestfish", "--no-progress-bars"], env=accel.libguestfs_env(),
-           input=guestfish_script(disk_layout(box), base, rootfs, smp))
+           input=guestfish_script(disk_layout(box), base, rootfs, smp, efi))
     run(copy_argv(base, disk), what="cp")
     stream(["guestfish", "--no-progress-bars"], env=accel.libguestfs_env(),
            input=files_script(disk_layout(box), disk, files, smp))
@@ -367,6 +394,8 @@ def _check_space(*paths: Path) -> None:
 def _rootfs(box: BoxDefinition, version: str, rootfs: Path, work: Path, result: BoxResult) -> None:
     """One mmdebstrap run: packages, then (in its customize hooks) the common files and the script."""
     started = time.monotonic()
+    # A foreign architecture's packages configure under QEMU user emulation (one line if it cannot).
+    ensure_emulation(box.platform.platform)
     with tempfile.TemporaryDirectory(prefix="overlay-", dir=work) as tmp, atomic_file(rootfs) as out:
         script = render_overlay(box, version, Path(tmp) / "rootfs", source_date_epoch())
         if box.preload_images:
@@ -383,16 +412,30 @@ def _rootfs(box: BoxDefinition, version: str, rootfs: Path, work: Path, result: 
             elif line.startswith("customize: "):
                 note("%s", line.rstrip())
 
-        stream(argv, on_line=watch, env={"SOURCE_DATE_EPOCH": str(source_date_epoch())}, what="mmdebstrap")
+        stream(argv, on_line=watch, env=_mmdebstrap_env(), what="mmdebstrap")
     note("rootfs %.0f MB", rootfs.stat().st_size / 1e6)
 
 
 def _base_disk(box: BoxDefinition, rootfs: Path, base: Path, accel: Accel) -> None:
     """The rootfs on a new disk: label, LVM, ext4, swap, grub (the long appliance run)."""
-    with atomic_file(base) as tmp:
+    with atomic_file(base) as tmp, tempfile.TemporaryDirectory(prefix="efi-", dir=base.parent) as efi_dir:
         run(create_argv(tmp, box.disk_gb), what="qemu-img create")
-        run_guestfish(guestfish_script(disk_layout(box), tmp, rootfs, _appliance_cpus()), accel, watch=tmp,
-                      on_step=_step_timer())
+        efi = _efi_path(box, Path(efi_dir))
+        if efi is not None:
+            make_efi_binary(box, rootfs, efi)
+            note("%s from the rootfs' GRUB %s modules (%.0f KB)", efi.name, box.platform.grub_target,
+                 efi.stat().st_size / 1e3)
+        run_guestfish(guestfish_script(disk_layout(box), tmp, rootfs, _appliance_cpus(), efi), accel,
+                      watch=tmp, on_step=_step_timer())
+
+
+def _efi_path(box: BoxDefinition, directory: Path) -> Path | None:
+    """Where a UEFI box's GRUB image is made (None for a BIOS box)."""
+    return directory / box.platform.efi_binary if box.platform.uefi else None
+
+
+def _mmdebstrap_env() -> dict[str, str]:
+    return {"SOURCE_DATE_EPOCH": str(source_date_epoch()), **MMDEBSTRAP_ENV}
 
 
 def _disk(box: BoxDefinition, base: Path, files: Path, disk: Path, accel: Accel) -> None:
@@ -433,7 +476,7 @@ def _info(box: BoxDefinition, version: str, accel: Accel, keys: StageKeys,
         "git_dirty": git_dirty(),
         "built_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "accelerator": accel.name,
-        "architecture": ARCH,
+        "architecture": box.arch,
         "tools": {**tools, "vagrant": _vagrant_version()},
         "input_hash": keys.input_hash,
     }

@@ -1,4 +1,8 @@
-"""Stage 3 of a box: a sparse qcow2 with an msdos label, LVM (root + swap) and grub, via libguestfs.
+"""Stage 3 of a box: a sparse qcow2 with LVM (root + swap) and GRUB, via libguestfs.
+
+BIOS boxes (amd64) get an msdos label and ``grub-install``; UEFI boxes (arm64) a GPT
+label, an EFI system partition holding GRUB at the removable path, and LVM on the
+second partition.
 
 It is made in two steps so that a change to the box's own files costs one short appliance run:
 the *base disk* (the rootfs, partitioned, formatted, bootable) is kept under the rootfs' key,
@@ -26,6 +30,7 @@ from pathlib import Path
 
 from boxwright.box.accel import Accel
 from boxwright.box.definition import BoxDefinition
+from boxwright.box.rootfs import EFI_LABEL
 from boxwright.errors import BuildError
 from boxwright.proc import stream, tail
 from boxwright.render import TEMPLATES_DIR
@@ -48,6 +53,10 @@ APPLIANCE_MEMORY_MB = 1024
 #: Runs grub-install on the disk that holds the VG (device names inside `command` are the appliance's).
 GRUB_INSTALL = TEMPLATES_DIR / "box" / "grub-install.sh"
 GRUB_INSTALL_IN_ROOT = "/tmp/boxwright-grub-install.sh"
+#: UEFI disks: the EFI system partition's size, its GPT type, the removable-media boot folder.
+ESP_MB = 256
+ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+ESP_BOOT_DIR = "EFI/BOOT"
 
 
 @dataclass(frozen=True)
@@ -59,10 +68,17 @@ class DiskLayout:
     root: str
     swap: str
     swap_mb: int
+    #: UEFI: a GPT label, the EFI system partition first and LVM on the second partition.
+    uefi: bool = False
     disk: str = "/dev/sda"
 
     @property
     def partition(self) -> str:
+        """The LVM physical volume."""
+        return f"{self.disk}2" if self.uefi else f"{self.disk}1"
+
+    @property
+    def esp(self) -> str:
         return f"{self.disk}1"
 
     @property
@@ -75,7 +91,7 @@ class DiskLayout:
 
 
 def disk_layout(box: BoxDefinition) -> DiskLayout:
-    return DiskLayout(box.disk_gb, box.lvm.vg, box.lvm.root, box.lvm.swap, box.lvm.swap_mb)
+    return DiskLayout(box.disk_gb, box.lvm.vg, box.lvm.root, box.lvm.swap, box.lvm.swap_mb, box.platform.uefi)
 
 
 def create_argv(path: Path, size_gb: int) -> list[str]:
@@ -96,16 +112,18 @@ def compress_argv(source: Path, target: Path, compression: str) -> list[str]:
     ]
 
 
-def guestfish_script(layout: DiskLayout, disk: Path, rootfs_tar: Path, smp: int) -> str:
+def guestfish_script(layout: DiskLayout, disk: Path, rootfs_tar: Path, smp: int,
+                     efi_binary: Path | None = None) -> str:
     """The guestfish commands that turn an empty qcow2 into a bootable LVM disk of the rootfs:
-    the *base disk*, which a box's own files (:func:`files_script`) then go onto, in a copy."""
+    the *base disk*, which a box's own files (:func:`files_script`) then go onto, in a copy.
+
+    A UEFI layout needs ``efi_binary`` (GRUB, :mod:`boxwright.box.efi`) for the EFI system partition.
+    """
+    if layout.uefi and efi_binary is None:
+        raise ValueError("a UEFI disk needs its EFI binary")
     return _script([
         _launch(disk, smp),
-        ("msdos label, one partition for LVM", [
-            f"part-init {layout.disk} mbr",
-            f"part-add {layout.disk} p 2048 -1",
-            f"part-set-bootable {layout.disk} 1 true",
-        ]),
+        *(_gpt_label(layout) if layout.uefi else _msdos_label(layout)),
         (f"LVM: VG {layout.vg}, LVs {layout.swap} ({layout.swap_mb} MB) and {layout.root}", [
             f"pvcreate {layout.partition}",
             f"vgcreate {layout.vg} {layout.partition}",
@@ -118,12 +136,43 @@ def guestfish_script(layout: DiskLayout, disk: Path, rootfs_tar: Path, smp: int)
             f"mount {layout.root_device} /",
         ]),
         ("unpack the rootfs", [f"tar-in {_q(rootfs_tar)} / xattrs:true acls:true"]),
-        ("grub-install (BIOS)", [
+        _uefi_loader(layout, efi_binary) if efi_binary is not None else ("grub-install (BIOS)", [
             f"upload {_q(GRUB_INSTALL)} {GRUB_INSTALL_IN_ROOT}",
             f'command "sh {GRUB_INSTALL_IN_ROOT} {layout.vg}"',
             f"rm {GRUB_INSTALL_IN_ROOT}",
         ]),
         ("unmount and flush", ["umount-all", "shutdown"]),
+    ])
+
+
+def _msdos_label(layout: DiskLayout) -> list[tuple[str, list[str]]]:
+    return [("msdos label, one partition for LVM", [
+        f"part-init {layout.disk} mbr",
+        f"part-add {layout.disk} p 2048 -1",
+        f"part-set-bootable {layout.disk} 1 true",
+    ])]
+
+
+def _gpt_label(layout: DiskLayout) -> list[tuple[str, list[str]]]:
+    esp_end = 2048 + ESP_MB * 2048 - 1
+    return [
+        (f"GPT label, a {ESP_MB} MiB EFI system partition, one partition for LVM", [
+            f"part-init {layout.disk} gpt",
+            f"part-add {layout.disk} p 2048 {esp_end}",
+            # The last 33 sectors hold the backup GPT.
+            f"part-add {layout.disk} p {esp_end + 1} -34",
+            f"part-set-gpt-type {layout.disk} 1 {ESP_TYPE}",
+        ]),
+        ("mkfs vfat (the EFI system partition)", [f"mkfs vfat {layout.esp} label:{EFI_LABEL}"]),
+    ]
+
+
+def _uefi_loader(layout: DiskLayout, efi_binary: Path) -> tuple[str, list[str]]:
+    return (f"GRUB at the removable path {ESP_BOOT_DIR}/{efi_binary.name}", [
+        "mkdir-p /boot/efi",
+        f"mount {layout.esp} /boot/efi",
+        f"mkdir-p /boot/efi/{ESP_BOOT_DIR}",
+        f"upload {_q(efi_binary)} /boot/efi/{ESP_BOOT_DIR}/{efi_binary.name}",
     ])
 
 

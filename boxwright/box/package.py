@@ -32,11 +32,8 @@ from boxwright.proc import run
 from boxwright.provenance import source_date_epoch
 from boxwright.render import render_template
 
-__all__ = ["ARCH", "PROVIDERS", "Packaged", "box_file_name", "libvirt_metadata", "package",
+__all__ = ["PROVIDERS", "Packaged", "box_file_name", "libvirt_metadata", "package",
            "qemu_info", "render_libvirt_vagrantfile"]
-
-ARCH = "amd64"
-
 
 @dataclass
 class Packaged:
@@ -50,7 +47,7 @@ class Packaged:
 
 
 def box_file_name(box: BoxDefinition, version: str, provider: str) -> str:
-    return f"{box.name}-{version}-{provider}-{ARCH}.box"
+    return f"{box.name}-{version}-{provider}-{box.arch}.box"
 
 
 def libvirt_metadata(box: BoxDefinition) -> dict[str, Any]:
@@ -75,7 +72,7 @@ def package(
     started = time.monotonic()
     path = target / box_file_name(box, version, provider)
     result = Packaged(provider, path)
-    texts = {"info.json": json.dumps({**info, "provider": provider, "architecture": ARCH}, indent=2) + "\n"}
+    texts = {"info.json": json.dumps({**info, "provider": provider}, indent=2) + "\n"}
     with tempfile.TemporaryDirectory(prefix=f"package-{provider}-", dir=work) as tmp:
         files = _PACKERS[provider](box, version, disk, Path(tmp), texts, result)
         _write_tar(path, texts, files)

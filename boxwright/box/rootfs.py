@@ -5,7 +5,7 @@ mmdebstrap writes a tarball; on the way its hooks copy the files every box gets 
 script) and run that script in the chroot.  The box's own ``boxes/<name>/rootfs/``
 goes over that on the disk (stage ``files``), so editing it does not redo this stage.
 No hypervisor, no installer, no mounts: this stage runs at native speed.  Downloaded packages
-are kept in ``build/boxes/apt-cache/<suite>`` so a rebuild does not fetch them
+are kept in ``~/.cache/boxwright/boxes/apt-cache/<suite>-<arch>`` so a rebuild does not fetch them
 again.
 """
 
@@ -27,6 +27,8 @@ from boxwright.render import TEMPLATES_DIR, copy_tree, render_template
 __all__ = [
     "BOOT_PACKAGES",
     "COMMON_ROOTFS",
+    "EFI_LABEL",
+    "MMDEBSTRAP_ENV",
     "box_files_tar",
     "box_packages",
     "kernel_cmdline",
@@ -36,15 +38,22 @@ __all__ = [
     "template_context",
 ]
 
-#: What every box needs to boot from LVM, get an address and let Vagrant in.
+#: What every box needs to boot from LVM, get an address and let Vagrant in (and its
+#: architecture's boot loader, :attr:`BoxArch.grub`).
 BOOT_PACKAGES = (
-    "systemd-sysv", "udev", "dbus", "kmod", "initramfs-tools", "grub-pc", "lvm2", "e2fsprogs",
+    "systemd-sysv", "udev", "dbus", "kmod", "initramfs-tools", "lvm2", "e2fsprogs",
     "iproute2", "systemd-resolved", "openssh-server", "sudo", "qemu-guest-agent", "rsync",
     "ca-certificates",
 )
 #: Suites whose docker.io still contains the docker CLI (trixie split it into docker-cli).
 _CLI_IN_DOCKER_IO = ("bullseye", "bookworm", "oldoldstable", "oldstable")
 CUSTOMIZE_PATH = "/tmp/boxwright-customize.sh"
+#: The file system label of the EFI system partition (UEFI boxes; fstab mounts it at /boot/efi).
+EFI_LABEL = "EFI"
+#: The environment mmdebstrap runs in.  ``INITRD=No``: the kernel's postinst makes no initramfs
+#: (with every module, slow under emulation); the customise script makes one, once, with the
+#: boxwright module list.
+MMDEBSTRAP_ENV = {"INITRD": "No"}
 #: Files every box gets (sshd, network, host keys, initramfs); a box's rootfs/ goes over them.
 COMMON_ROOTFS = TEMPLATES_DIR / "box" / "rootfs"
 #: The image's backup service: boxes with [backup] get the same tool, profile and hooks
@@ -55,17 +64,17 @@ BACKUP_UNITS = TEMPLATES_DIR / "box" / "backup"
 
 
 def box_packages(box: BoxDefinition) -> list[str]:
-    """Sorted, de-duplicated: boot essentials, the kernel, Docker, the definition's extras."""
+    """Sorted, de-duplicated: boot essentials and loader, the kernel, Docker, the definition's extras."""
     docker: tuple[str, ...] = ()
     if box.docker == "docker.io":
         docker = ("docker.io",) if box.suite in _CLI_IN_DOCKER_IO else ("docker.io", "docker-cli")
     backup = SERVICES["backup"].packages if box.backup else ()
-    return sorted({*BOOT_PACKAGES, box.kernel, *docker, *backup, *box.packages})
+    return sorted({*BOOT_PACKAGES, *box.platform.grub, box.kernel, *docker, *backup, *box.packages})
 
 
 def kernel_cmdline(box: BoxDefinition) -> str:
     """Serial console first (the last console= gets /dev/console), then the definition's."""
-    return f"console=tty0 console=ttyS0,115200n8 {box.kernel_cmdline}".strip()
+    return f"console=tty0 console={box.platform.console} {box.kernel_cmdline}".strip()
 
 
 def template_context(box: BoxDefinition, version: str) -> dict[str, Any]:
@@ -96,6 +105,7 @@ def template_context(box: BoxDefinition, version: str) -> dict[str, Any]:
         "suite": box.suite,
         "hostname": box.hostname,
         "arch": box.platform,
+        "efi_label": EFI_LABEL,
         "cpus": box.cpus,
         "memory": box.memory,
         "disk_bus": box.disk_bus,
@@ -196,12 +206,12 @@ def mmdebstrap_argv(
 ) -> list[str]:
     """The mmdebstrap command writing the customised rootfs of ``box`` as a tarball.
 
-    ``cache`` keeps the downloaded .debs between builds (default: ``build/boxes/apt-cache``).
+    ``cache`` keeps the downloaded .debs between builds (default: ``~/.cache/boxwright/boxes/apt-cache``).
     """
-    cache = cache or paths.build_dir() / "boxes" / "apt-cache"
-    suite_cache = shlex.quote(str(cache / box.suite))
+    cache = cache or paths.cache_dir() / "boxes" / "apt-cache"
+    suite_cache = shlex.quote(str(cache / f"{box.suite}-{box.arch}"))
     return [
-        *common_argv(box.suite),
+        *common_argv(box.suite, arch=box.arch),
         '--aptopt=APT::Install-Recommends "false"',
         '--aptopt=Acquire::Languages "none"',
         "--include=" + ",".join(box_packages(box)),

@@ -94,7 +94,7 @@ class StageKeys:
 
 
 class StageCache:
-    """Stage outputs under ``build/boxes/<name>/stages/``: ``<stage>-<key>.<ext>``."""
+    """Stage outputs under ``~/.cache/boxwright/boxes/<name>/stages/``: ``<stage>-<key>.<ext>``."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

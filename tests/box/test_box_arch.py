@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from boxwright.box.build import build_box, render_vagrantfile
+from boxwright.box.build import render_vagrantfile
 from boxwright.box.catalog import add_version, provider_entry, read_catalog, sha256_file, write_catalog
 from boxwright.box.definition import load_box
-from boxwright.errors import DefinitionError, UsageError
+from boxwright.errors import DefinitionError
 
 SHIPPED = Path(__file__).parents[2] / "boxes" / "docker-host"
 AARCH64_SETTINGS = ('libvirt.machine_arch = "aarch64"', 'libvirt.machine_type = "virt"',
@@ -57,14 +57,6 @@ def test_a_kernel_of_the_other_arch_is_refused(tmp_path):
     with pytest.raises(DefinitionError) as caught:
         load_box("box", tmp_path)
     assert str(caught.value) == f"{path}: kernel: linux-image-cloud-amd64 is not a kernel for arch 'arm64'"
-
-
-def test_building_an_arm64_box_is_refused_in_one_line_before_any_work(tmp_path):
-    path = definition(tmp_path, 'arch = "arm64"\n')
-    with pytest.raises(UsageError) as caught:
-        build_box("box", boxes_dir=tmp_path)
-    assert str(caught.value).startswith(f"{path}: arch: building arm64 boxes (UEFI, GPT + ESP disk) is not")
-    assert "\n" not in str(caught.value)
 
 
 def vagrant_validate(tmp_path: Path, vagrantfile: str) -> subprocess.CompletedProcess[str]:

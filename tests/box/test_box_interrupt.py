@@ -1,4 +1,5 @@
-"""Ctrl-C in the middle of the disk stage leaves no appliance, no temporary file and no box."""
+"""Ctrl-C in the middle of the disk stage, or of an emulated (arm64) rootfs, leaves no appliance,
+no emulator, no temporary file and no box."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from boxwright import PROJECT_ROOT
+from support.emulation import processes, wait_for_emulated_code_in_a_chroot
 from support.terminal import as_from_a_terminal
 
 BUILD = textwrap.dedent("""
@@ -18,10 +21,10 @@ BUILD = textwrap.dedent("""
     from boxwright.box.build import build_box
     from boxwright.cli import user_errors
     from invoke.exceptions import Exit
-    root = Path(sys.argv[1])
+    root, name = Path(sys.argv[1]), sys.argv[3]
     try:
         with user_errors():
-            build_box("tiny", boxes_dir=Path(sys.argv[2]), dist=root / "dist", work=root / "work")
+            build_box(name, boxes_dir=Path(sys.argv[2]), dist=root / "dist", work=root / "work")
     except Exit as exit:
         print(exit.message)
         sys.exit(exit.code)
@@ -43,7 +46,7 @@ def _qemu_using(path: Path) -> list[int]:
 def test_ctrl_c_during_disk_stage_cleans_up(tmp_path, request, preload_image):
     fixtures = Path(request.config.rootpath) / "tests" / "fixtures" / "boxes"
     process = subprocess.Popen(
-        [sys.executable, "-c", BUILD, str(tmp_path), str(fixtures)], stdout=subprocess.PIPE,
+        [sys.executable, "-c", BUILD, str(tmp_path), str(fixtures), "tiny"], stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True, preexec_fn=as_from_a_terminal,
     )
     seen = []
@@ -68,3 +71,32 @@ def test_ctrl_c_during_disk_stage_cleans_up(tmp_path, request, preload_image):
     assert not (tmp_path / "work" / "tiny" / "disk.qcow2").exists()
     assert not (tmp_path / "dist" / "tiny.json").exists()
     assert not list((tmp_path / "dist").glob("tiny/*"))
+
+
+def test_ctrl_c_while_an_arm64_rootfs_configures_under_emulation(tmp_path):
+    """The shipped arm64 box with an empty stage cache: interrupted once its packages run aarch64 code
+    in mmdebstrap's chroot."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", BUILD, str(tmp_path), str(PROJECT_ROOT / "boxes"), "docker-host-arm64"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=as_from_a_terminal,
+    )
+    try:
+        chroots, table, ours = wait_for_emulated_code_in_a_chroot(process)
+    except BaseException:
+        if process.poll() is None:  # the build must not outlive a failed wait
+            os.killpg(process.pid, signal.SIGINT)
+            process.communicate(timeout=120)
+        raise
+    sessions = {table[pid][1] for pid in ours}
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert "interrupted" in output
+    left = {pid: info for pid, info in processes().items() if info[1] in sessions}
+    assert not left, f"processes of the interrupted build survived: {left}"
+    for chroot in chroots - {"/"}:
+        assert not Path(chroot).exists(), f"mmdebstrap's chroot {chroot} was left"
+    assert [p for p in tmp_path.rglob("*") if ".boxwright-tmp-" in p.name or "overlay-" in p.name] == []
+    assert not list((tmp_path / "work").rglob("rootfs-*"))
+    assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").rglob("*.json"))

@@ -35,7 +35,8 @@ PLANS: dict[str, tuple[dict[str, object], list[str]]] = {
                     ["would upload", "would write the catalog"]),
     "prune-boxes": ({"box": "drybox", "keep": 1}, ["would remove 0 version(s)", "kept 0.1.1"]),
     "test": ({"k": "nothing"}, ["would run: ", " -m pytest tests -k nothing"]),
-    "test-box": ({}, ["would run: BOXWRIGHT_TEST_BOX=docker-host ", " -m pytest tests/vm"]),
+    "test-box": ({"box": "docker-host"},
+                 ["would run: BOXWRIGHT_TEST_BOX=docker-host ", " -m pytest tests/vm"]),
     "bench": ({"quick": True}, ["would run the bench group init", "would run the bench group box",
                                 "would write"]),
     "publish": ({"registry": "127.0.0.1:5999"}, ["would push boxwright/baseimage:",
@@ -55,9 +56,9 @@ def test_every_task_has_a_plan():
 @pytest.fixture
 def sandbox(tmp_path, monkeypatch):
     """Empty build/dist/results, no programs on PATH, no engine; progress handlers removed after."""
-    dirs = {name: tmp_path / name for name in ("build", "dist", "results")}
+    dirs = {name: tmp_path / name for name in ("build", "dist", "results", "cache")}
     for variable, name in (("BOXWRIGHT_BUILD_DIR", "build"), ("BOXWRIGHT_DIST_DIR", "dist"),
-                           ("BOXWRIGHT_RESULTS_DIR", "results")):
+                           ("BOXWRIGHT_RESULTS_DIR", "results"), ("BOXWRIGHT_CACHE_DIR", "cache")):
         monkeypatch.setenv(variable, str(dirs[name]))
     # publish-box publishes what was built: one small box, already in dist/
     box = dirs["dist"] / "boxes" / "drybox" / "0.1.1" / "drybox.box"
@@ -107,8 +108,9 @@ def test_dry_switch_is_off_again_after_a_task(sandbox):
 
 def test_kit_dry_build_box_leaves_no_file_behind(tmp_path):
     """The real thing: ./kit --dry build-box, outputs pointed at empty directories."""
-    build, dist = tmp_path / "build", tmp_path / "dist"
-    env = dict(os.environ, BOXWRIGHT_BUILD_DIR=str(build), BOXWRIGHT_DIST_DIR=str(dist))
+    build, dist, cache = tmp_path / "build", tmp_path / "dist", tmp_path / "cache"
+    env = dict(os.environ, BOXWRIGHT_BUILD_DIR=str(build), BOXWRIGHT_DIST_DIR=str(dist),
+               BOXWRIGHT_CACHE_DIR=str(cache))
     done = subprocess.run([str(PROJECT_ROOT / "kit"), "--dry", "build-box"], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     output = done.stdout + done.stderr
@@ -116,5 +118,5 @@ def test_kit_dry_build_box_leaves_no_file_behind(tmp_path):
     assert "kit: --dry: host parts are not checked" in output
     for command in ("mmdebstrap", "qemu-img create", "guestfish", "qemu-img convert"):
         assert f"would run: {command}" in output or f" {command} " in output, output
-    assert not build.exists() and not dist.exists(), output
+    assert not build.exists() and not dist.exists() and not cache.exists(), output
     assert os.listdir(tmp_path) == []

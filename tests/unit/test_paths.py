@@ -34,7 +34,8 @@ def test_modules_take_their_paths_from_there(tmp_path, monkeypatch):
     monkeypatch.setenv("BOXWRIGHT_BUILD_DIR", str(tmp_path / "b"))
     monkeypatch.setenv("BOXWRIGHT_DIST_DIR", str(tmp_path / "d"))
     assert contexts_dir() == tmp_path / "b" / "images"
-    assert work_boxes() == tmp_path / "b" / "boxes"
+    monkeypatch.setenv("BOXWRIGHT_CACHE_DIR", str(tmp_path / "c"))
+    assert work_boxes() == tmp_path / "c" / "boxes"
     assert work_dir() == tmp_path / "b" / "test-box"
     assert reports_dir() == tmp_path / "b" / "ci"
     assert dist_boxes() == tmp_path / "d" / "boxes"
@@ -49,3 +50,12 @@ def test_definitions_follow_their_override(tmp_path, monkeypatch):
     monkeypatch.setenv("BOXWRIGHT_BOXES_DIR", str(tmp_path / "boxes"))
     assert image_names() == ["mine"]
     assert box_names() == ["tiny"]
+
+
+def test_the_cache_is_the_machines(tmp_path, monkeypatch):
+    monkeypatch.delenv("BOXWRIGHT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert paths.cache_dir() == tmp_path / "xdg" / "boxwright"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert paths.cache_dir() == tmp_path / "home" / ".cache" / "boxwright"

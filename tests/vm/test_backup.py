@@ -18,6 +18,12 @@ from typing import Any
 
 import pytest
 
+from support.vm import boxes_where
+
+#: The boxes with a [backup] section (docker-host-arm64 has none: README.md, architectures).
+pytestmark = pytest.mark.parametrize("box_definition", boxes_where(lambda box: box.backup is not None),
+                                     indirect=True)
+
 MACHINE = "one"
 #: The tunnel's end in the VM (its own loopback).
 VM_PORT = 19000

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 
 from boxwright.bench import run_bench
+from boxwright.bench.box import BOX
+from support.vm import BOXES
 
-pytestmark = pytest.mark.bench  # a benchmark too; `vm` comes from the folder
+# A benchmark too (`vm` comes from the folder), of the box the bench measures.
+pytestmark = [pytest.mark.bench,
+              pytest.mark.parametrize("box_definition", [b for b in BOXES if b == BOX], indirect=True)]
 
 
 def test_box_group_records_build_stages_sizes_and_boot(catalog, vms):

@@ -85,10 +85,11 @@ def test_vagrant_runs_docker_without_sudo(host):
 
 
 @pytest.fixture(scope="module")
-def loaded_image(vms, host, baseimage):
-    """The freshly built baseimage, loaded into the VM's Docker from a tarball (no registry)."""
-    load_image_over_ssh(vms.ssh_argv("one", "docker", "load"), baseimage)
-    return baseimage
+def loaded_image(vms, host, box_image):
+    """The freshly built baseimage of the box's architecture, loaded into the VM's Docker from a
+    tarball (no registry)."""
+    load_image_over_ssh(vms.ssh_argv("one", "docker", "load"), box_image)
+    return box_image
 
 
 def test_a_container_runs(host, loaded_image):

@@ -28,7 +28,7 @@ import testinfra
 
 from boxwright.box.accel import detect_accel
 from boxwright.box.build import build_box
-from support.vm import load_image_over_ssh
+from support.vm import boxes_where, load_image_over_ssh
 
 # The box's checks, collected here again with this module's `host` (the QEMU VM).
 from vm.test_docker_host import (  # noqa: F401
@@ -45,6 +45,10 @@ from vm.test_docker_host import (  # noqa: F401
     test_vagrant_runs_docker_without_sudo,
     test_volume_group_fills_the_disk,
 )
+
+#: The boxes packaged for VirtualBox.
+pytestmark = pytest.mark.parametrize("box_definition", boxes_where(lambda box: "virtualbox" in box.providers),
+                                     indirect=True)
 
 INSECURE_PRIVATE_KEY = "/usr/share/rubygems-integration/all/gems/vagrant-2.3.4/keys/vagrant"
 BOOT_TIMEOUT = 1200  # docker-host under TCG on two shared cores takes minutes

@@ -97,7 +97,7 @@ def test_task_prints_one_line_for_an_unreadable_published_catalog(layout, tmp_pa
     dist, work = layout
     code = ("import sys; from invoke import Program; import tasks; "
             "Program(namespace=tasks.ns).run(['invoke', 'prune-boxes', *sys.argv[1:]])")
-    env = {**os.environ, "BOXWRIGHT_DIST_DIR": str(dist.parent), "BOXWRIGHT_BUILD_DIR": str(work.parent)}
+    env = {**os.environ, "BOXWRIGHT_DIST_DIR": str(dist.parent), "BOXWRIGHT_CACHE_DIR": str(work.parent)}
     done = subprocess.run([sys.executable, "-c", code, "--box", "tiny", "--published",
                            "http://127.0.0.1:9/catalog.json"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, env=env)

@@ -147,3 +147,38 @@ def test_backup_mistakes_are_one_line(write_box, text, expected):
     with pytest.raises(BoxwrightError) as raised:
         load_box("sample", write_box('version = "1.0"\n' + text))
     assert expected in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.fixture
+def arm64_box(write_box):
+    return load_box("sample", write_box('version = "1.0"\narch = "arm64"\n'))
+
+
+def test_an_arm64_rootfs_gets_its_kernel_loader_console_and_arch(arm64_box, tmp_path):
+    packages = box_packages(arm64_box)
+    assert {"linux-image-cloud-arm64", "grub-efi-arm64"} <= set(packages)
+    assert not {"grub-pc", "linux-image-cloud-amd64"} & set(packages)
+    assert kernel_cmdline(arm64_box).startswith("console=tty0 console=ttyAMA0,115200 net.ifnames=0 ")
+    argv = mmdebstrap_argv(arm64_box, tmp_path / "o", tmp_path / "customize.sh", tmp_path / "r.tar",
+                           tmp_path / "c")
+    assert "--arch=arm64" in argv
+    # Each architecture keeps its own downloaded packages.
+    assert f"--setup-hook=sync-in {tmp_path / 'c' / 'trixie-arm64'} /var/cache/apt/archives/" in argv
+
+
+def test_an_arm64_overlay_mounts_the_esp_and_boots_grub_without_bios_serial(arm64_box, tmp_path):
+    target = tmp_path / "overlay" / "rootfs"
+    render_overlay(arm64_box, VERSION, target, 1_700_000_000)
+    fstab = (target / "etc" / "fstab").read_text()
+    assert "LABEL=EFI  /boot/efi  vfat  umask=0077,nofail" in fstab
+    grub = (target / "boot" / "grub" / "grub.cfg").read_text()
+    # The modules are built into BOOTAA64.EFI (there is no /boot/grub/arm64-efi to insmod from).
+    assert "insmod" not in grub and "serial --unit" not in grub
+    assert "console=ttyAMA0,115200" in grub and "set root=(lvm/boxwright-root)" in grub
+
+
+def test_the_initramfs_is_made_once_in_customise(overlay):
+    _, script = overlay
+    text = script.read_text()
+    assert "update-initramfs -c -k all" in text
+    assert 'linux-update-symlinks install "${kernel#/boot/vmlinuz-}" "$kernel"' in text
