@@ -103,12 +103,13 @@ def prune_boxes(c: Context, box: str = "docker-host", keep: int = 1, published: 
 @task(
     help={
         "k": "only run tests matching this pytest expression",
-        "m": "only run tests with this pytest marker expression (default: not arm64)",
+        "m": "only run tests with this pytest marker expression, e.g. 'not arm64' (default: all)",
         "path": "test file or directory (default: tests/)",
     },
 )
-def test(c: Context, k: str = "", m: str = "not arm64", path: str = "tests") -> None:
-    """Run the test suite (unit, lint, images, boxes); `-m arm64` runs the emulated arm64 checks."""
+def test(c: Context, k: str = "", m: str = "", path: str = "tests") -> None:
+    """Run the test suite (unit, lint, images, boxes, both architectures); `-m "not arm64"` skips the
+    emulated arm64 checks."""
     from boxwright.pipeline.testrun import run_pytest
 
     with user_errors(c):

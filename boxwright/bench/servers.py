@@ -20,7 +20,6 @@ import logging
 import re
 import secrets
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -31,6 +30,7 @@ from typing import Any
 
 from boxwright import proc
 from boxwright.errors import BenchError
+from boxwright.net import free_port as _free_port
 
 __all__ = ["S3Server", "restart_s3_server", "serve_directory", "start_s3_server"]
 
@@ -82,12 +82,6 @@ class S3Server:
             "s3", endpoint_url=self.endpoint, region_name=self.region,
             aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _weed() -> str:

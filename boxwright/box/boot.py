@@ -23,12 +23,13 @@ from boxwright import paths
 from boxwright.box.arch import BoxArch, box_arch
 from boxwright.box.vagrant import Vagrant
 from boxwright.errors import CatalogError, CleanupError, VagrantError
+from boxwright.net import free_port, ssh_banner
 from boxwright.platforms import host_platform
-from boxwright.proc import run
+from boxwright.proc import run, spawn, stop
 from boxwright.render import render_template
 
 __all__ = ["NVRAM_DIR", "BootedBox", "booted_box", "catalog_arch", "newest_version", "pool_volumes",
-           "work_dir"]
+           "power_on_to_ssh", "qemu_boot_argv", "work_dir"]
 
 LIBVIRT_URI = "qemu:///system"
 #: Where libvirt keeps UEFI variable stores (test-box gives each VM its own, and removes it).
@@ -163,6 +164,60 @@ def booted_box(
         yield booted
     finally:
         _clean_up(booted)
+
+
+def qemu_boot_argv(arch: BoxArch, disk: Path, *, cpus: int, memory: int, port: int, serial: Path,
+                   vars_file: Path, accel: str = "tcg") -> list[str]:
+    """QEMU booting ``disk`` as the box's libvirt domain would (virtio disk and NIC, the Vagrantfile's
+    CPU under TCG, UEFI for arm64), its SSH forwarded to 127.0.0.1:``port``, its console to ``serial``."""
+    argv = [arch.emulator, "-accel", f"{accel},thread=multi" if accel == "tcg" else accel,
+            "-smp", str(cpus), "-m", str(memory), "-display", "none", "-no-user-config", "-nodefaults",
+            "-serial", f"file:{serial}",
+            "-drive", f"if=virtio,file={disk},format=qcow2,cache=unsafe",
+            "-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:22",
+            "-device", "virtio-net-pci,netdev=net0"]
+    cpu = "host" if accel == "kvm" else arch.tcg_cpu_model
+    if arch.uefi:
+        argv += ["-machine", arch.machine_type, "-cpu", cpu,
+                 "-drive", f"if=pflash,format=raw,readonly=on,file={arch.loader}",
+                 "-drive", f"if=pflash,format=raw,file={vars_file}"]
+    else:
+        argv += ["-cpu", cpu]
+    return argv
+
+
+def power_on_to_ssh(arch: BoxArch, disk: Path, *, cpus: int, memory: int, timeout: float = 600,
+                    accel: str = "tcg") -> float:
+    """Seconds from QEMU's start to the SSH banner of a copy-on-write overlay of ``disk``."""
+    with tempfile.TemporaryDirectory(prefix="power-on-", dir=_ensure(work_dir())) as tmp:
+        root = Path(tmp)
+        overlay, serial, vars_file = root / "overlay.qcow2", root / "serial.log", root / "VARS.fd"
+        run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(disk), "-F", "qcow2", str(overlay)],
+            what="qemu-img create (overlay)")
+        if arch.uefi:
+            shutil.copyfile(arch.nvram_template, vars_file)
+        port = free_port()
+        argv = qemu_boot_argv(arch, overlay, cpus=cpus, memory=memory, port=port, serial=serial,
+                              vars_file=vars_file, accel=accel)
+        process = spawn(argv, log_file=root / "qemu.log")
+        started = time.monotonic()
+        try:
+            while not ssh_banner(port).startswith("SSH-"):
+                if process is not None and process.poll() is not None:
+                    raise VagrantError(f"qemu exited {process.returncode}: "
+                                       f"{(root / 'qemu.log').read_text(errors='replace')[-500:]}")
+                if time.monotonic() - started > timeout:
+                    raise VagrantError(f"no SSH banner within {timeout:.0f} s:\n"
+                                       f"{serial.read_text(errors='replace')[-2000:]}")
+                time.sleep(1)
+            return time.monotonic() - started
+        finally:
+            stop(process)
+
+
+def _ensure(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
 def _virsh(*args: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from boxwright import paths
 from boxwright.errors import EngineError
+from boxwright.net import free_port
 from boxwright.proc import is_dry, require, spawn, stop, tail
 
 if TYPE_CHECKING:
@@ -30,13 +30,6 @@ __all__ = ["LocalRegistry", "free_port", "htpasswd_line", "registry_config", "se
 
 log = logging.getLogger(__name__)
 REGISTRY_BINARY = "docker-registry"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def htpasswd_line(user: str, password: str) -> str:

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import tarfile
 import time
@@ -28,6 +27,7 @@ import testinfra
 
 from boxwright.box.accel import detect_accel
 from boxwright.box.build import build_box
+from boxwright.net import free_port, ssh_banner
 from support.vm import boxes_where, load_image_over_ssh
 
 # The box's checks, collected here again with this module's `host` (the QEMU VM).
@@ -91,18 +91,6 @@ def declared(unpacked) -> Declared:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _banner(port: int) -> str:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        return sock.recv(64).decode(errors="replace")
-    return ""
-
-
 @dataclass
 class Vm:
     port: int
@@ -123,7 +111,7 @@ def vm(unpacked, declared, tmp_path_factory) -> Iterator[Vm]:
     overlay = root / "overlay.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(unpacked / declared.disk),
                     "-F", "vmdk", str(overlay)], check=True)
-    port, serial = _free_port(), root / "serial.log"
+    port, serial = free_port(), root / "serial.log"
     accel = detect_accel()
     argv = [
         "qemu-system-x86_64", "-machine", f"pc,accel={accel.name}",
@@ -147,7 +135,7 @@ def vm(unpacked, declared, tmp_path_factory) -> Iterator[Vm]:
             assert time.monotonic() - started < BOOT_TIMEOUT, \
                 f"no SSH banner in {BOOT_TIMEOUT} s:\n{serial.read_text(errors='replace')[-3000:]}"
             time.sleep(3)
-            banner = _banner(port)
+            banner = ssh_banner(port)
         seconds = time.monotonic() - started
         print(f"VMDK under QEMU ({accel.name}): SSH banner after {seconds:.0f} s: {banner.strip()}")
         key = root / "insecure-key"  # ssh refuses a private key others may read

@@ -181,4 +181,4 @@ def test_the_initramfs_is_made_once_in_customise(overlay):
     _, script = overlay
     text = script.read_text()
     assert "update-initramfs -c -k all" in text
-    assert 'linux-update-symlinks install "${kernel#/boot/vmlinuz-}" "$kernel"' in text
+    assert 'ln -sfn "boot/initrd.img-${kernel#boot/vmlinuz-}" /initrd.img' in text
