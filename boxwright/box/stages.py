@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from boxwright import PROJECT_ROOT
 from boxwright.proc import run
 
 __all__ = ["StageCache", "StageKeys", "digest", "tool_versions", "tree_digest"]
@@ -36,8 +37,13 @@ SHORT = 16
 
 
 def digest(value: Any) -> str:
-    """sha256 of ``value`` as canonical JSON (sorted keys, no whitespace)."""
+    """sha256 of ``value`` as canonical JSON (sorted keys, no whitespace).
+
+    Where the checkout is does not count (commands name files under it, whose contents are
+    hashed on their own): every clone on the machine computes the same keys, so they share
+    the machine's stage cache."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    text = text.replace(json.dumps(str(PROJECT_ROOT))[1:-1], "<checkout>")
     return hashlib.sha256(text.encode()).hexdigest()
 
 

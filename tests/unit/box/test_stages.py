@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from boxwright import PROJECT_ROOT
 from boxwright.box.build import stage_keys
 from boxwright.box.definition import load_box
+from boxwright.box.rootfs import mmdebstrap_argv
 from boxwright.box.stages import StageCache, digest, tree_digest
 
 TOOLS = {"mmdebstrap": "1.3.5", "qemu-img": "7.2.22", "libguestfs": "1.48.6"}
@@ -104,3 +106,15 @@ def test_cache_paths_carry_the_stage_and_a_short_key(tmp_path):
     cache = StageCache(tmp_path)
     assert cache.path("disk", "ab" * 32, ".qcow2") == tmp_path / f"disk-{'ab' * 8}.qcow2"
     assert cache.entries() == []
+
+
+def test_keys_do_not_depend_on_where_the_checkout_is(tiny, tmp_path):
+    """The rootfs command names files of the checkout (templates/base/...); every clone on the machine
+    must still compute the same keys to share the machine's stage cache (the files' contents are
+    hashed on their own)."""
+    argv = mmdebstrap_argv(tiny, tmp_path / "o", tmp_path / "s.sh", tmp_path / "r.tar", tmp_path / "c")
+    assert any(str(PROJECT_ROOT) in arg for arg in argv)
+    anywhere = [arg.replace(str(PROJECT_ROOT), "<checkout>") for arg in argv]
+    assert digest({"argv": argv}) == digest({"argv": anywhere})
+    moved = [arg.replace("<checkout>", "/elsewhere") for arg in anywhere]
+    assert digest({"argv": argv}) != digest({"argv": moved})
