@@ -111,7 +111,7 @@ def test_gpt_with_an_efi_system_partition_and_lvm_on_the_second(inside):
 
 
 def test_grub_is_an_aarch64_efi_binary_at_the_removable_path_that_finds_the_root_lv(inside, box):
-    assert "EFI/BOOT/BOOTAA64.EFI" in inside["efi"].splitlines()
+    assert "/EFI/BOOT/BOOTAA64.EFI" in inside["efi"].splitlines()  # find lists paths from the ESP root
     binary = bytes.fromhex(inside["efi-binary"])
     assert binary[:2] == b"MZ"
     pe = struct.unpack_from("<I", binary, 0x3C)[0]
