@@ -26,7 +26,8 @@ from boxwright import PROJECT_ROOT
 
 __all__ = ["ENV", "boxes_dir", "build_dir", "cache_dir", "dist_dir", "images_dir", "results_dir"]
 
-#: Each location: its environment variable and its default under the checkout.
+#: Each location: its environment variable and its default under the checkout (the cache's is
+#: the machine's: :func:`cache_dir`).
 ENV = {
     "images": ("BOXWRIGHT_IMAGES_DIR", "images"),
     "boxes": ("BOXWRIGHT_BOXES_DIR", "boxes"),
@@ -37,19 +38,18 @@ ENV = {
 }
 
 
+def _override(kind: str) -> Path | None:
+    value = os.environ.get(ENV[kind][0], "").strip()
+    return Path(value).resolve() if value else None
+
+
 def _dir(kind: str) -> Path:
-    variable, default = ENV[kind]
-    value = os.environ.get(variable, "").strip()
-    return Path(value).resolve() if value else PROJECT_ROOT / default
+    return _override(kind) or PROJECT_ROOT / ENV[kind][1]
 
 
 def cache_dir() -> Path:
-    variable, _ = ENV["cache"]
-    value = os.environ.get(variable, "").strip()
-    if value:
-        return Path(value).resolve()
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "boxwright"
+    return _override("cache") or (Path(xdg) if xdg else Path.home() / ".cache") / "boxwright"
 
 
 def images_dir() -> Path:

@@ -25,8 +25,7 @@ from boxwright.bench.record import Recorder
 from boxwright.bench.servers import serve_directory, start_s3_server
 from boxwright.box.accel import detect_accel
 from boxwright.box.boot import booted_box, newest_version, power_on_to_ssh, work_dir
-from boxwright.box.definition import box_names, load_box
-from boxwright.box.stages import StageCache
+from boxwright.box.definition import BoxDefinition, box_names, load_box
 from boxwright.errors import BenchError
 
 __all__ = ["bench_box", "last_test_box", "last_vmdk_boot"]
@@ -47,7 +46,7 @@ def last_vmdk_boot() -> Path:
 
 def bench_box(rec: Recorder, name: str = BOX) -> None:
     """Build (cold unless --quick finds a box), rebuild, publish, boot; record it all."""
-    from boxwright.box.build import build_box, dist_boxes
+    from boxwright.box.build import box_file_name, build_box, dist_boxes
 
     catalog = dist_boxes() / f"{name}.json"
     if rec.quick and catalog.is_file():
@@ -70,17 +69,18 @@ def bench_box(rec: Recorder, name: str = BOX) -> None:
     if not rec.quick:
         _one_file_changed(rec, name)
     sizes = build["sizes_bytes"]
+    definition = load_box(name)
     for stage, seconds in build["stages_seconds"].items():
         if stage.startswith("package-"):
             provider = stage.removeprefix("package-")
             rec.add("box", "packaging time", provider, "s", [seconds])
-            box = catalog.parent / name / version / f"{name}-{version}-{provider}-{load_box(name).arch}.box"
+            box = catalog.parent / name / version / box_file_name(definition, version, provider)
             rec.add("box", ".box size", provider, "MB", [box.stat().st_size / MB])
     rec.add("box", "qcow2 actual size", name, "MB", [sizes["disk_actual"] / MB])
     rec.add("box", "qcow2 virtual size", name, "MB", [sizes["disk_virtual"] / MB])
     if not rec.quick:
         _publish(rec, name)
-        _power_on(rec, name, build)
+        _power_on(rec, definition, build)
     with booted_box(catalog, machines=("default",), driver=accel.libvirt_driver) as vm:
         rec.add("box", "vagrant up → SSH ready (incl. pool upload)", name, "s", [vm.up_seconds],
                 note=f"{accel.name}, version {version}")
@@ -98,12 +98,12 @@ def bench_box(rec: Recorder, name: str = BOX) -> None:
 def _other_architectures(rec: Recorder) -> None:
     """Every other shipped box (docker-host-arm64: packages configured under binfmt, booted under
     TCG here) beside docker-host: cold build, rootfs stage, size; full runs also boot it."""
-    from boxwright.box.build import build_box, catalog_path
+    from boxwright.box.build import box_file_name, build_box, catalog_path
 
     for name in box_names():
-        box = load_box(name)
         if name == BOX:
             continue
+        box = load_box(name)
         catalog = catalog_path(box)
         if rec.quick and catalog.is_file():
             version, note = newest_version(catalog)[1], "newest existing build (--quick)"
@@ -114,25 +114,24 @@ def _other_architectures(rec: Recorder) -> None:
         rec.add("box", "build: cold (every stage)", name, "s", [build["total_seconds"]], note=note)
         rec.add("box", "build stage: rootfs", name, "s", [build["stages_seconds"].get("rootfs", 0.0)],
                 note=f"{box.arch}: packages {build['stages_seconds'].get('packages', 0.0)} s; {note}")
-        path = catalog.parent / name / version / f"{name}-{version}-libvirt-{box.arch}.box"
+        path = catalog.parent / name / version / box_file_name(box, version, "libvirt")
         rec.add("box", ".box size", f"libvirt {box.arch}", "MB", [path.stat().st_size / MB])
         if rec.quick:
             continue
-        _power_on(rec, name, build)
+        _power_on(rec, box, build)
         with booted_box(catalog, machines=("default",)) as vm:
             rec.add("box", "vagrant up → SSH ready (incl. pool upload)", name, "s", [vm.up_seconds],
                     note=f"{box.arch} under TCG (the box's Vagrantfile), version {version}")
 
 
-def _power_on(rec: Recorder, name: str, build: dict[str, Any]) -> None:
+def _power_on(rec: Recorder, box: BoxDefinition, build: dict[str, Any]) -> None:
     """QEMU on the box's disk (as libvirt would start it) until sshd answers: firmware, boot loader,
     kernel and first boot, without Vagrant and libvirt."""
-    from boxwright.box.build import work_boxes
+    from boxwright.box.build import stage_cache
 
-    box = load_box(name)
-    disk = StageCache(work_boxes() / name / "stages").path("disk", build["keys"]["disk"], ".qcow2")
+    disk = stage_cache(box.name).path("disk", build["keys"]["disk"], ".qcow2")
     seconds = power_on_to_ssh(box.platform, disk, cpus=box.cpus, memory=box.memory)
-    rec.add("box", "power-on → SSH banner (QEMU TCG)", name, "s", [seconds],
+    rec.add("box", "power-on → SSH banner (QEMU TCG)", box.name, "s", [seconds],
             note=f"{box.arch}, {box.platform.firmware.upper()}, cpu {box.platform.tcg_cpu_model}")
 
 

@@ -189,7 +189,8 @@ def qemu_boot_argv(arch: BoxArch, disk: Path, *, cpus: int, memory: int, port: i
 def power_on_to_ssh(arch: BoxArch, disk: Path, *, cpus: int, memory: int, timeout: float = 600,
                     accel: str = "tcg") -> float:
     """Seconds from QEMU's start to the SSH banner of a copy-on-write overlay of ``disk``."""
-    with tempfile.TemporaryDirectory(prefix="power-on-", dir=_ensure(work_dir())) as tmp:
+    work_dir().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="power-on-", dir=work_dir()) as tmp:
         root = Path(tmp)
         overlay, serial, vars_file = root / "overlay.qcow2", root / "serial.log", root / "VARS.fd"
         run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(disk), "-F", "qcow2", str(overlay)],
@@ -213,11 +214,6 @@ def power_on_to_ssh(arch: BoxArch, disk: Path, *, cpus: int, memory: int, timeou
             return time.monotonic() - started
         finally:
             stop(process)
-
-
-def _ensure(directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
 
 
 def _virsh(*args: str) -> str:

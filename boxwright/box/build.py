@@ -86,6 +86,7 @@ __all__ = [
     "dist_boxes",
     "metadata",
     "render_vagrantfile",
+    "stage_cache",
     "stage_keys",
     "work_boxes",
 ]
@@ -137,6 +138,11 @@ def work_boxes() -> Path:
     """The box builds' stage outputs and work files: ``~/.cache/boxwright/boxes/`` (the machine's,
     so a fresh clone reuses every stage whose inputs it has not changed)."""
     return paths.cache_dir() / "boxes"
+
+
+def stage_cache(name: str, work: Path | None = None) -> StageCache:
+    """Box ``name``'s stage outputs (under :func:`work_boxes`, or ``work``)."""
+    return StageCache((work or work_boxes()) / name / "stages")
 
 
 def catalog_path(box: BoxDefinition, dist: Path | None = None) -> Path:
@@ -216,7 +222,7 @@ def build_box(
                      keys.input_hash[:12], ", ".join(str(p) for p in reused.boxes.values()))
             return reused
     version = build_version(box.version, catalog, datetime.datetime.now(datetime.UTC))
-    cache = StageCache(box_work / "stages")
+    cache = stage_cache(box.name, work)
     result = BoxResult(box.name, version, Path(), catalog_file, accel.name, keys=keys)
     if is_dry():
         _plan(box, version, keys, cache, catalog_file, accel, no_cache)

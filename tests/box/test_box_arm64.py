@@ -5,7 +5,6 @@ LVM.  tests/vm/ boots it under TCG with Vagrant and runs the box checks on it.""
 from __future__ import annotations
 
 import json
-import os
 import struct
 import subprocess
 import tarfile
@@ -13,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from boxwright.box.accel import detect_accel
-from boxwright.box.build import BoxResult, build_box, work_boxes
+from boxwright.box.build import BoxResult, build_box, stage_cache
 from boxwright.box.definition import BoxDefinition, load_box
-from boxwright.box.stages import StageCache
+from support.guestfish import guestfish_sections
 
 pytestmark = pytest.mark.arm64
 NAME = "docker-host-arm64"
@@ -73,19 +71,9 @@ def inside(built, box, tmp_path_factory) -> dict[str, str]:
     """The disk the .box was packed from, read by a read-only guestfish session, by section."""
     out = tmp_path_factory.mktemp("arm64-inspect")
     assert built.keys is not None
-    disk = StageCache(work_boxes() / NAME / "stages").path("disk", built.keys.disk, ".qcow2")
+    disk = stage_cache(NAME).path("disk", built.keys.disk, ".qcow2")
     script = INSPECT.format(disk=disk, efi=out / "BOOTAA64.EFI", vg=box.lvm.vg, root=box.lvm.root)
-    env = dict(os.environ, **detect_accel().libguestfs_env())
-    done = subprocess.run(["guestfish"], input=script, capture_output=True, text=True, env=env, timeout=600)
-    assert done.returncode == 0, done.stderr
-    sections: dict[str, list[str]] = {}
-    current = ""
-    for line in done.stdout.splitlines():
-        if line.startswith("=="):
-            current = line[2:]
-        else:
-            sections.setdefault(current, []).append(line)
-    result = {name: "\n".join(lines).strip() for name, lines in sections.items()}
+    result = guestfish_sections(script)
     result["efi-binary"] = (out / "BOOTAA64.EFI").read_bytes().hex()
     return result
 
@@ -135,7 +123,7 @@ def test_fstab_and_grub_cfg_are_the_uefi_ones(inside):
 
 
 def test_no_emulator_or_temporary_file_is_left(built):
-    stages = work_boxes() / NAME / "stages"
+    stages = stage_cache(NAME).root
     assert not [p for p in stages.iterdir() if p.name.startswith((".boxwright-tmp-", "efi-"))]
     running = subprocess.run(["pgrep", "-f", "qemu-aarch64|aarch64-binfmt"], capture_output=True, text=True)
     assert running.stdout == ""

@@ -23,6 +23,7 @@ from boxwright.box.build import BoxResult, build_box, metadata, render_vagrantfi
 from boxwright.box.definition import load_box
 from boxwright.box.preload import preload_file_name
 from boxwright.box.stages import StageCache
+from support.guestfish import guestfish_sections
 from support.vmdk import qemu_img_vmdk, without_cid
 
 GIB = 1024**3
@@ -184,19 +185,7 @@ def inside(image, tiny, tmp_path_factory) -> dict[str, str]:
     out = tmp_path_factory.mktemp("inspect")
     script = INSPECT.format(image=image, mbr=out / "head.bin", vg=tiny.lvm.vg, root=tiny.lvm.root,
                             swap=tiny.lvm.swap)
-    env = dict(os.environ, **detect_accel().libguestfs_env())
-    done = subprocess.run(["guestfish"], input=script, capture_output=True, text=True, env=env,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr
-    sections: dict[str, list[str]] = {}
-    current = ""
-    for line in done.stdout.splitlines():
-        if line.startswith("=="):
-            current = line[2:]
-            sections[current] = []
-        else:
-            sections.setdefault(current, []).append(line)
-    result = {name: "\n".join(lines).strip() for name, lines in sections.items()}
+    result = guestfish_sections(script)
     result["head"] = (out / "head.bin").read_bytes().hex()
     return result
 

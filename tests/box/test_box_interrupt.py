@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from boxwright import PROJECT_ROOT
-from support.emulation import processes, wait_for_emulated_code_in_a_chroot
+from support.emulation import interrupt_while_emulating
 from support.terminal import as_from_a_terminal
 
 BUILD = textwrap.dedent("""
@@ -81,22 +81,7 @@ def test_ctrl_c_while_an_arm64_rootfs_configures_under_emulation(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         preexec_fn=as_from_a_terminal,
     )
-    try:
-        chroots, table, ours = wait_for_emulated_code_in_a_chroot(process)
-    except BaseException:
-        if process.poll() is None:  # the build must not outlive a failed wait
-            os.killpg(process.pid, signal.SIGINT)
-            process.communicate(timeout=120)
-        raise
-    sessions = {table[pid][1] for pid in ours}
-    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode == 130, output
-    assert "interrupted" in output
-    left = {pid: info for pid, info in processes().items() if info[1] in sessions}
-    assert not left, f"processes of the interrupted build survived: {left}"
-    for chroot in chroots - {"/"}:
-        assert not Path(chroot).exists(), f"mmdebstrap's chroot {chroot} was left"
+    interrupt_while_emulating(process)
     assert [p for p in tmp_path.rglob("*") if ".boxwright-tmp-" in p.name or "overlay-" in p.name] == []
     assert not list((tmp_path / "work").rglob("rootfs-*"))
     assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").rglob("*.json"))

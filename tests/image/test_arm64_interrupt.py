@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-from pathlib import Path
 
 from boxwright import PROJECT_ROOT
 from boxwright.image.base import base_image, bootstrap_dirs
 from boxwright.image.definition import load_image
 from boxwright.platforms import PLATFORMS
-from support.emulation import processes, wait_for_emulated_code_in_a_chroot
+from support.emulation import interrupt_while_emulating
 from support.terminal import as_from_a_terminal
 
 ARM64 = PLATFORMS["linux/arm64"]
@@ -36,22 +34,6 @@ def test_ctrl_c_during_an_emulated_bootstrap(tmp_path, engine):
         start_new_session=True, env=dict(os.environ, BOXWRIGHT_IMAGES_DIR=str(images)),
         preexec_fn=as_from_a_terminal,
     )
-    try:
-        chroots, table, ours = wait_for_emulated_code_in_a_chroot(proc)
-    except BaseException:
-        if proc.poll() is None:  # the build must not outlive a failed wait
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.communicate(timeout=120)
-        raise
-    sessions = {table[pid][1] for pid in ours}
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, out
-    assert "interrupted" in out
-    left = {pid: info for pid, info in processes().items() if info[1] in sessions}
-    assert not left, f"processes of the interrupted bootstrap survived: {left}"
-    for chroot in chroots - {"/"}:
-        assert not Path(chroot).exists(), f"mmdebstrap's chroot {chroot} was left"
-        assert chroot not in Path("/proc/mounts").read_text()
+    interrupt_while_emulating(proc)
     assert not bootstrap_dirs() - bootstraps
     assert not [t for i in engine.images.list(name="boxwright/debian") for t in i.tags if t == base.tag]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["descendants", "processes", "wait_for_emulated_code_in_a_chroot"]
+__all__ = ["descendants", "interrupt_while_emulating", "processes", "wait_for_emulated_code_in_a_chroot"]
 
 
 def processes() -> dict[int, tuple[int, int, str]]:
@@ -61,3 +62,28 @@ def wait_for_emulated_code_in_a_chroot(
         if chroots - {"/"}:
             return chroots, table, ours
         time.sleep(0.2)
+
+
+def interrupt_while_emulating(proc: subprocess.Popen[str]) -> str:
+    """Ctrl-C ``proc`` (its own session) once it runs aarch64 code in a chroot; return its output.
+
+    Asserts what any interrupted emulated build must leave: exit 130 and "interrupted", no process
+    of its sessions, and none of the chroots it used."""
+    try:
+        chroots, table, ours = wait_for_emulated_code_in_a_chroot(proc)
+    except BaseException:
+        if proc.poll() is None:  # the build must not outlive a failed wait
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.communicate(timeout=120)
+        raise
+    sessions = {table[pid][1] for pid in ours}
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output
+    assert "interrupted" in output
+    left = {pid: info for pid, info in processes().items() if info[1] in sessions}
+    assert not left, f"processes of the interrupted build survived: {left}"
+    for chroot in chroots - {"/"}:
+        assert not Path(chroot).exists(), f"mmdebstrap's chroot {chroot} was left"
+        assert chroot not in Path("/proc/mounts").read_text()
+    return output
